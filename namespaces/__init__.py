@@ -1,0 +1,1 @@
+"""Socket.IO namespaces: receive, validate and route client events."""

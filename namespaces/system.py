@@ -1,0 +1,60 @@
+"""/system: hello on connect, ping, credential refresh."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+from namespaces.base import EventNamespace, Handler
+from schemas.ack import ErrorCode
+from schemas.registry import SYSTEM
+from schemas.system import (
+    AuthRefreshResult,
+    PingResult,
+    SystemAuthRefresh,
+    SystemHello,
+    SystemPing,
+)
+from server import __version__
+from server.auth.errors import AuthFailure
+from server.context import ServerContext
+from server.errors import AppError
+
+_REFRESH_ERRORS = {
+    "token_expired": ErrorCode.TOKEN_EXPIRED,
+    "forbidden": ErrorCode.FORBIDDEN,
+}
+
+
+class SystemNamespace(EventNamespace):
+    def __init__(self, ctx: ServerContext) -> None:
+        super().__init__(SYSTEM, ctx)
+
+    def event_handlers(self) -> Mapping[str, Handler]:
+        return {"system:ping": self.ping, "system:auth_refresh": self.auth_refresh}
+
+    async def after_connect(self, sid: str) -> None:
+        state = await self.connection(sid)
+        hello = SystemHello(
+            server_version=__version__,
+            principal=state.principal,
+            token_expires_at=state.token_expires_at,
+            server_time=datetime.now(UTC),
+        )
+        await self.ctx.emitter.to_connection(sid, hello)
+
+    async def ping(self, sid: str, payload: SystemPing) -> PingResult:
+        return PingResult(client_time=payload.client_time, server_time=datetime.now(UTC))
+
+    async def auth_refresh(self, sid: str, payload: SystemAuthRefresh) -> AuthRefreshResult:
+        state = await self.connection(sid)
+        try:
+            verified = await self.ctx.verifier.verify(payload.token)
+        except AuthFailure as exc:
+            code = _REFRESH_ERRORS.get(exc.code, ErrorCode.UNAUTHORIZED)
+            raise AppError(code, exc.message) from None
+        if verified.principal.id != state.principal.id:
+            raise AppError(ErrorCode.FORBIDDEN, "A refreshed token must be for the same subject")
+        # The session holds this very object, so the new expiry applies to the connection.
+        state.token_expires_at = verified.expires_at
+        return AuthRefreshResult(expires_at=verified.expires_at)

@@ -1,0 +1,1 @@
+"""Pydantic models for every payload on the wire, both directions."""

@@ -1,0 +1,28 @@
+"""Base classes shared by every wire model."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, PlainSerializer
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.isoformat().replace("+00:00", "Z")
+
+
+# Datetimes leave the server as RFC 3339 UTC with a `Z` suffix.
+UtcDatetime = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str, when_used="json")]
+
+
+class ClientPayload(BaseModel):
+    """A payload sent by a client: unknown fields are refused, strings are not coerced."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+class ServerPayload(BaseModel):
+    """A payload the server sends: built from trusted values, so no validation cost beyond types."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)

@@ -1,0 +1,1 @@
+"""Offline demo chat model and the tools it can call."""

@@ -1,0 +1,81 @@
+"""The application factory: one aiohttp app hosting the Socket.IO server."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+from aiohttp import web
+from loguru import logger
+
+from namespaces.system import SystemNamespace
+from schemas.system import SystemShutdown
+from server.app_keys import CONTEXT, DEV_TOKENS, READINESS, SETTINGS, SIO, WS_CONFIG
+from server.auth.dev_tokens import DevTokenIssuer, dev_signing_secret
+from server.auth.verifier import TokenVerifier
+from server.context import ServerContext
+from server.discovery import SOCKETIO_PATH, build_ws_config
+from server.emitter import Emitter
+from server.http import dev_login, discovery, health, web_client
+from server.readiness import Readiness
+from server.settings import Settings
+from server.sio_server import NetraServer
+
+SHUTDOWN_RECONNECT_AFTER_MS = 1000
+
+
+def create_app(settings: Settings) -> web.Application:
+    app = web.Application(client_max_size=settings.max_payload_bytes)
+    app[SETTINGS] = settings
+    app[READINESS] = Readiness()
+    app[WS_CONFIG] = build_ws_config(settings, replay_enabled=False)
+
+    signing_secret = dev_signing_secret(settings) if settings.auth_mode == "dev" else None
+    sio = NetraServer(
+        async_mode="aiohttp",
+        # None: only same-origin pages (and non-browser clients, which send no Origin).
+        cors_allowed_origins=list(settings.allowed_origins) or None,
+        transports=list(settings.transports),
+        ping_interval=settings.ping_interval_s,
+        ping_timeout=settings.ping_timeout_s,
+        max_http_buffer_size=settings.max_payload_bytes,
+        logger=False,
+        engineio_logger=False,
+    )
+    ctx = ServerContext(
+        settings=settings,
+        verifier=TokenVerifier(settings, signing_secret),
+        emitter=Emitter(sio),
+    )
+    app[CONTEXT] = ctx
+    app[SIO] = sio
+    sio.register_namespace(SystemNamespace(ctx))
+    sio.attach(app, socketio_path=SOCKETIO_PATH.strip("/"))
+
+    health.add_routes(app)
+    discovery.add_routes(app)
+    if signing_secret is not None:
+        app[DEV_TOKENS] = DevTokenIssuer(signing_secret, settings.dev_token_ttl_s)
+        dev_login.add_routes(app)
+    web_client.add_routes(app, Path(settings.client_dist))
+
+    app.cleanup_ctx.append(_announce)
+    app.on_shutdown.append(_tell_clients_shutdown)
+    return app
+
+
+async def _announce(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    logger.info(
+        "netra-ws ready env={} auth={} deployment={}",
+        settings.env,
+        settings.auth_mode,
+        settings.deployment_id,
+    )
+    yield
+    logger.info("netra-ws stopped")
+
+
+async def _tell_clients_shutdown(app: web.Application) -> None:
+    emitter = app[CONTEXT].emitter
+    await emitter.to_namespace(SystemShutdown(reconnect_after_ms=SHUTDOWN_RECONNECT_AFTER_MS))

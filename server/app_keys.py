@@ -1,0 +1,19 @@
+"""Typed application state."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from schemas.discovery import WsConfig
+from server.auth.dev_tokens import DevTokenIssuer
+from server.context import ServerContext
+from server.readiness import Readiness
+from server.settings import Settings
+from server.sio_server import NetraServer
+
+SETTINGS = web.AppKey("settings", Settings)
+CONTEXT = web.AppKey("context", ServerContext)
+DEV_TOKENS = web.AppKey("dev_tokens", DevTokenIssuer)
+READINESS = web.AppKey("readiness", Readiness)
+WS_CONFIG = web.AppKey("ws_config", WsConfig)
+SIO = web.AppKey("sio", NetraServer)

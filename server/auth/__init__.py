@@ -1,0 +1,1 @@
+"""Token verification, dev-login tokens and the connect-time authentication step."""

@@ -1,0 +1,112 @@
+"""JWT verification with PyJWT: algorithms pinned, exp and sub required, iss/aud when set."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import jwt
+from pydantic import ValidationError
+
+from schemas.principal import DevPrincipal, Principal, ServicePrincipal, UserPrincipal
+from server.auth.errors import AuthFailure
+from server.settings import Settings
+
+# Claim naming the principal kind; tokens from an identity provider usually lack it (-> user).
+KIND_CLAIM = "kind"
+
+
+@dataclass(frozen=True, slots=True)
+class VerifiedToken:
+    principal: Principal
+    expires_at: datetime
+    claims: dict[str, Any]
+
+
+class TokenVerifier:
+    """Verifies bearer tokens against the configured key source."""
+
+    def __init__(self, settings: Settings, signing_secret: str | None) -> None:
+        self._algorithms = list(settings.jwt_algorithms)
+        self._issuer = settings.jwt_issuer
+        self._audience = settings.jwt_audience
+        self._leeway = settings.jwt_leeway_s
+        self._allow_dev = settings.auth_mode == "dev"
+        self._static_key: str | None = None
+        self._jwks: jwt.PyJWKClient | None = None
+        if settings.auth_mode == "dev":
+            self._algorithms = ["HS256"]
+            self._static_key = signing_secret
+        elif settings.jwt_jwks_url:
+            self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300)
+        elif settings.jwt_public_key is not None:
+            self._static_key = settings.jwt_public_key.get_secret_value()
+        elif settings.jwt_secret is not None:
+            self._static_key = settings.jwt_secret.get_secret_value()
+
+    async def verify(self, token: str) -> VerifiedToken:
+        key = await self._key_for(token)
+        options: dict[str, Any] = {
+            "require": ["exp", "sub"],
+            "verify_aud": self._audience is not None,
+            "verify_iss": self._issuer is not None,
+        }
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                key,
+                algorithms=self._algorithms,
+                audience=self._audience,
+                issuer=self._issuer,
+                leeway=self._leeway,
+                options=options,  # type: ignore[arg-type]
+            )
+        except jwt.ExpiredSignatureError as exc:
+            raise AuthFailure("token_expired", "Token has expired", str(exc)) from exc
+        except jwt.InvalidTokenError as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            raise AuthFailure("token_invalid", "Token is not valid", reason) from exc
+        principal = principal_from_claims(claims)
+        if principal.kind == "dev" and not self._allow_dev:
+            raise AuthFailure(
+                "forbidden",
+                "Dev tokens are not accepted by this server",
+                "dev principal outside dev auth mode",
+                user=principal.id,
+            )
+        expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
+        return VerifiedToken(principal=principal, expires_at=expires_at, claims=claims)
+
+    async def _key_for(self, token: str) -> Any:
+        if self._jwks is None:
+            return self._static_key
+        jwks = self._jwks
+        try:
+            # PyJWKClient fetches over blocking urllib: keep it off the event loop.
+            signing_key = await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)
+        except (jwt.PyJWKClientError, jwt.DecodeError) as exc:
+            reason = f"{type(exc).__name__}: {exc}"
+            raise AuthFailure("token_invalid", "Token is not valid", reason) from exc
+        return signing_key.key
+
+
+def principal_from_claims(claims: dict[str, Any]) -> Principal:
+    sub = claims["sub"]
+    kind = claims.get(KIND_CLAIM, "user")
+    name = claims.get("name") or claims.get("preferred_username") or sub
+    try:
+        if kind == "user":
+            return UserPrincipal(id=sub, display_name=str(name))
+        if kind == "dev":
+            return DevPrincipal(id=sub, display_name=str(name))
+        if kind == "service":
+            scope = claims.get("scope", "")
+            scopes = tuple(scope.split()) if isinstance(scope, str) else ()
+            return ServicePrincipal(id=sub, display_name=str(name), scopes=scopes)
+    except ValidationError as exc:
+        raise AuthFailure(
+            "token_invalid", "Token is not valid", "malformed identity claims"
+        ) from exc
+    raise AuthFailure("forbidden", "Unknown principal kind", f"unknown kind claim {kind!r}", sub)

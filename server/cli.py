@@ -1,0 +1,63 @@
+"""The `netra-ws` command."""
+
+from __future__ import annotations
+
+import typer
+from aiohttp import web
+from pydantic import ValidationError
+
+from server import __version__
+from server.log_setup import configure_logging
+from server.settings import Settings
+
+cli = typer.Typer(
+    help="netra-ws: Socket.IO backbone for AI-agent chat.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Settings from WS_* variables; a bad combination exits with the reason, not a traceback."""
+    try:
+        return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
+    except ValidationError as exc:
+        lines = [
+            f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
+        ]
+        typer.echo("netra-ws: refusing to start:\n" + "\n".join(lines), err=True)
+        raise typer.Exit(code=2) from None
+
+
+@cli.command()
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (default WS_HOST, 127.0.0.1)."),
+    port: int | None = typer.Option(None, help="Port (default WS_PORT, 8080)."),
+) -> None:
+    """Run the server in the foreground until Ctrl-C."""
+    from server.app import create_app
+
+    settings = load_settings(host=host, port=port)
+    configure_logging(settings.log_level, settings.log_json)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=lambda _: None,
+        access_log=None,
+        shutdown_timeout=10,
+    )
+
+
+@cli.command()
+def version() -> None:
+    """Print the server version."""
+    typer.echo(__version__)
+
+
+def main() -> None:
+    cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,16 @@
+"""What the namespaces are handed: shared services, never per-client state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from server.auth.verifier import TokenVerifier
+from server.emitter import Emitter
+from server.settings import Settings
+
+
+@dataclass(frozen=True, slots=True)
+class ServerContext:
+    settings: Settings
+    verifier: TokenVerifier
+    emitter: Emitter

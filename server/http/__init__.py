@@ -1,0 +1,1 @@
+"""HTTP routes: health, discovery, schema, dev-login and the web client."""

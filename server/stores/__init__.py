@@ -1,0 +1,1 @@
+"""Persistence for chat threads, messages and agent runs."""

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from loguru import logger
+
+from server.settings import Settings
+from tests.harness import LiveServer, live_server
+
+SettingsFactory = Callable[..., Settings]
+
+
+@pytest.fixture
+def make_settings(tmp_path: Path) -> SettingsFactory:
+    """Settings isolated from the environment and from other tests."""
+
+    def factory(**overrides: Any) -> Settings:
+        values: dict[str, Any] = {
+            "port": 0,
+            "database_url": f"sqlite:///{tmp_path}/netra.db",
+            "client_dist": str(tmp_path / "no-client"),
+            "demo_tokens_per_s": 0,
+        }
+        values.update(overrides)
+        return Settings(_env_file=None, **values)
+
+    return factory
+
+
+@pytest.fixture
+async def server(make_settings: SettingsFactory) -> AsyncIterator[LiveServer]:
+    async with live_server(make_settings()) as live:
+        yield live
+
+
+@pytest.fixture
+def log_records() -> Iterator[list[dict[str, Any]]]:
+    """Every loguru record emitted during the test: message plus bound fields."""
+    records: list[dict[str, Any]] = []
+
+    def sink(message: Any) -> None:
+        record = message.record
+        records.append(
+            {"level": record["level"].name, "message": record["message"], **record["extra"]}
+        )
+
+    handler_id = logger.add(sink, level="DEBUG")
+    yield records
+    logger.remove(handler_id)
+
+
+@pytest.fixture(autouse=True)
+def _no_ws_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests set their settings explicitly; a WS_* variable in the shell must not leak in."""
+    import os
+
+    for name in list(os.environ):
+        if name.startswith("WS_"):
+            monkeypatch.delenv(name)

@@ -1,0 +1,138 @@
+"""A real server on a loopback port, and real Socket.IO clients connected to it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import defaultdict
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+import socketio
+from aiohttp import web
+
+from server.app import create_app
+from server.settings import Settings
+
+CONNECT_TIMEOUT_S = 5.0
+
+
+@dataclass
+class LiveServer:
+    settings: Settings
+    app: web.Application
+    url: str
+
+    async def dev_login(self, user_id: str = "alice", **extra: Any) -> dict[str, Any]:
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(f"{self.url}/api/auth/dev-login", json={"user_id": user_id, **extra}) as r,
+        ):
+            assert r.status == 200, await r.text()
+            body: dict[str, Any] = await r.json()
+            return body
+
+    async def token(self, user_id: str = "alice") -> str:
+        return str((await self.dev_login(user_id))["token"])
+
+    async def get_json(self, path: str) -> tuple[int, Any]:
+        async with aiohttp.ClientSession() as http, http.get(f"{self.url}{path}") as r:
+            return r.status, await r.json()
+
+
+@dataclass
+class Recorder:
+    """Every event a client receives, per namespace, in arrival order."""
+
+    events: dict[str, list[tuple[str, Any]]] = field(default_factory=lambda: defaultdict(list))
+    arrived: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def of(self, namespace: str, name: str) -> list[Any]:
+        return [data for event, data in self.events[namespace] if event == name]
+
+    async def wait_for(
+        self, namespace: str, name: str, count: int = 1, within_s: float = 5.0
+    ) -> list[Any]:
+        async def until() -> None:
+            while len(self.of(namespace, name)) < count:
+                self.arrived.clear()
+                await self.arrived.wait()
+
+        await asyncio.wait_for(until(), within_s)
+        return self.of(namespace, name)
+
+
+def recording_client(namespaces: list[str]) -> tuple[socketio.AsyncClient, Recorder]:
+    client = socketio.AsyncClient(reconnection=False)
+    recorder = Recorder()
+    for namespace in namespaces:
+
+        def make(ns: str) -> Any:
+            async def on_any(event: str, *args: Any) -> None:
+                recorder.events[ns].append((event, args[0] if len(args) == 1 else list(args)))
+                recorder.arrived.set()
+
+            return on_any
+
+        client.on("*", make(namespace), namespace=namespace)
+    return client, recorder
+
+
+async def connect(
+    server: LiveServer,
+    namespaces: list[str],
+    auth: Any,
+    headers: dict[str, str] | None = None,
+) -> tuple[socketio.AsyncClient, Recorder]:
+    client, recorder = recording_client(namespaces)
+    await client.connect(
+        server.url,
+        namespaces=namespaces,
+        auth=auth,
+        headers=headers or {},
+        transports=["websocket"],
+        wait_timeout=CONNECT_TIMEOUT_S,
+    )
+    return client, recorder
+
+
+async def refusal(server: LiveServer, namespace: str, auth: Any, **kw: Any) -> dict[str, Any]:
+    """Connects expecting a refusal; returns what the client's connect_error carried."""
+    client = socketio.AsyncClient(reconnection=False)
+    errors: list[Any] = []
+    client.on("connect_error", lambda data: errors.append(data), namespace=namespace)
+    try:
+        await client.connect(
+            server.url,
+            namespaces=[namespace],
+            auth=auth,
+            transports=["websocket"],
+            wait_timeout=CONNECT_TIMEOUT_S,
+            **kw,
+        )
+    except socketio.exceptions.ConnectionError:
+        pass
+    else:
+        await client.disconnect()
+        raise AssertionError("connect was accepted")
+    finally:
+        await client.disconnect()
+    assert len(errors) == 1, errors
+    result: dict[str, Any] = errors[0]
+    return result
+
+
+@asynccontextmanager
+async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
+    app = create_app(settings)
+    runner = web.AppRunner(app, shutdown_timeout=2)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = runner.addresses[0][1]
+    try:
+        yield LiveServer(settings=settings, app=app, url=f"http://127.0.0.1:{port}")
+    finally:
+        await runner.cleanup()
