@@ -130,6 +130,7 @@ class ChatStore(Protocol):
         """Mark assistant messages left "streaming" by a dead process as "failed".
 
         Their runs, and any other run still "streaming", are marked failed too.
-        Meant to run once at start-up; returns the number of messages changed.
+        Meant to run once at start-up, before any new run begins; returns the
+        number of messages changed.
         """
         ...

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import jwt
+import orjson
 import pytest
+from aiohttp import web
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
@@ -154,3 +156,36 @@ async def test_each_refusal_is_logged_once_on_one_line_without_the_token(
     for record in log_records:
         assert token not in str(record)
         assert token.split(".")[1] not in str(record)
+
+
+async def test_jwks_url_mode_picks_the_key_by_kid(make_settings: SettingsFactory) -> None:
+    signing = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    stranger = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    jwk = orjson.loads(jwt.algorithms.RSAAlgorithm.to_jwk(signing.public_key()))
+    jwks = {"keys": [{**jwk, "kid": "key-1", "use": "sig", "alg": "RS256"}]}
+
+    async def serve_jwks(request: web.Request) -> web.Response:
+        return web.json_response(jwks)
+
+    jwks_app = web.Application()
+    jwks_app.router.add_get("/.well-known/jwks.json", serve_jwks)
+    runner = web.AppRunner(jwks_app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    jwks_url = f"http://127.0.0.1:{runner.addresses[0][1]}/.well-known/jwks.json"
+    try:
+        settings = make_settings(auth_mode="jwt", jwt_algorithms=["RS256"], jwt_jwks_url=jwks_url)
+        async with live_server(settings) as live:
+            claims = tokens.claims(iss=None, aud=None)
+            good = jwt.encode(claims, signing, algorithm="RS256", headers={"kid": "key-1"})
+            client, recorder = await connect(live, ["/system"], {"token": good})
+            await recorder.wait_for("/system", "system:hello")
+            await client.disconnect()
+            forged = jwt.encode(claims, stranger, algorithm="RS256", headers={"kid": "key-1"})
+            unknown_kid = jwt.encode(claims, signing, algorithm="RS256", headers={"kid": "nope"})
+            for token in (forged, unknown_kid):
+                error = await refusal(live, "/system", {"token": token})
+                assert error["data"]["code"] == "token_invalid"
+    finally:
+        await runner.cleanup()
