@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 
-def _rfc3339(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")
+def rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 # Datetimes leave the server as RFC 3339 UTC with a `Z` suffix.
-UtcDatetime = Annotated[datetime, PlainSerializer(_rfc3339, return_type=str, when_used="json")]
+UtcDatetime = Annotated[datetime, PlainSerializer(rfc3339, return_type=str, when_used="json")]
 
 
 class ClientPayload(BaseModel):

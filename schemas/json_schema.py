@@ -16,8 +16,9 @@ from schemas.auth import (
     ResumePosition,
 )
 from schemas.base import ClientPayload
+from schemas.chat import StreamEnvelope
 from schemas.discovery import WsConfig
-from schemas.registry import EVENTS
+from schemas.registry import EVENTS, is_user_stream
 
 
 def build_event_schema(protocol_version: int = 1) -> dict[str, Any]:
@@ -30,6 +31,7 @@ def build_event_schema(protocol_version: int = 1) -> dict[str, Any]:
         DevLoginRequest,
         DevLoginResponse,
         WsConfig,
+        StreamEnvelope,
     ]
     for spec in EVENTS:
         models.append(spec.model)
@@ -50,6 +52,9 @@ def build_event_schema(protocol_version: int = 1) -> dict[str, Any]:
             "direction": spec.direction.value,
             "payload": ref(spec.model),
         }
+        if is_user_stream(spec):
+            # The emitter stamps seq and ts on top of the event's own fields.
+            entry["payload"] = {"allOf": [ref(StreamEnvelope), ref(spec.model)]}
         if spec.ack_model is not None:
             entry["ack_data"] = ref(spec.ack_model)
         events[spec.name] = entry

@@ -11,7 +11,7 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
-from schemas import system
+from schemas import chat, system
 
 
 class Direction(StrEnum):
@@ -50,6 +50,27 @@ EVENTS: tuple[EventSpec, ...] = (
     ),
     EventSpec("system:shutdown", SYSTEM, Direction.SERVER_TO_CLIENT, system.SystemShutdown),
     EventSpec("system:error", SYSTEM, Direction.SERVER_TO_CLIENT, system.SystemErrorEvent),
+    EventSpec("chat:send", CHAT, Direction.CLIENT_TO_SERVER, chat.ChatSend, chat.SendResult),
+    EventSpec("chat:stop", CHAT, Direction.CLIENT_TO_SERVER, chat.ChatStop, chat.StopResult),
+    EventSpec(
+        "chat:threads", CHAT, Direction.CLIENT_TO_SERVER, chat.ChatThreads, chat.ThreadsResult
+    ),
+    EventSpec(
+        "chat:history", CHAT, Direction.CLIENT_TO_SERVER, chat.ChatHistory, chat.HistoryResult
+    ),
+    EventSpec(
+        "chat:examples", CHAT, Direction.CLIENT_TO_SERVER, chat.ChatExamples, chat.ExamplesResult
+    ),
+    EventSpec("chat:ready", CHAT, Direction.SERVER_TO_CLIENT, chat.ChatReady),
+    EventSpec("chat:error", CHAT, Direction.SERVER_TO_CLIENT, chat.ChatErrorEvent),
+    EventSpec("chat:message", CHAT, Direction.SERVER_TO_CLIENT, chat.ChatMessageEvent),
+    EventSpec("agent:run_started", CHAT, Direction.SERVER_TO_CLIENT, chat.AgentRunStarted),
+    EventSpec("agent:delta", CHAT, Direction.SERVER_TO_CLIENT, chat.AgentDelta),
+    EventSpec("agent:tool_call", CHAT, Direction.SERVER_TO_CLIENT, chat.AgentToolCall),
+    EventSpec("agent:tool_result", CHAT, Direction.SERVER_TO_CLIENT, chat.AgentToolResult),
+    EventSpec("agent:run_completed", CHAT, Direction.SERVER_TO_CLIENT, chat.AgentRunCompleted),
+    EventSpec("agent:run_failed", CHAT, Direction.SERVER_TO_CLIENT, chat.AgentRunFailed),
+    EventSpec("agent:run_stopped", CHAT, Direction.SERVER_TO_CLIENT, chat.AgentRunStopped),
 )
 
 CLIENT_EVENTS: dict[tuple[str, str], EventSpec] = {
@@ -63,7 +84,15 @@ SERVER_EVENTS: dict[type[BaseModel], EventSpec] = {
 }
 
 # The event that reports a failed ack-less client event, per namespace.
-ERROR_EVENTS: dict[str, type[system.EventError]] = {SYSTEM: system.SystemErrorEvent}
+ERROR_EVENTS: dict[str, type[system.EventError]] = {
+    SYSTEM: system.SystemErrorEvent,
+    CHAT: chat.ChatErrorEvent,
+}
+
+
+def is_user_stream(spec: EventSpec) -> bool:
+    """User-stream events carry seq and ts, reach every tab and are kept for replay."""
+    return issubclass(spec.model, chat.UserStreamPayload)
 
 
 def server_event(model: type[BaseModel]) -> EventSpec:

@@ -8,18 +8,35 @@ from pathlib import Path
 from aiohttp import web
 from loguru import logger
 
+from namespaces.chat import ChatNamespace
 from namespaces.system import SystemNamespace
 from schemas.system import SystemShutdown
-from server.app_keys import CONTEXT, DEV_TOKENS, READINESS, SETTINGS, SIO, WS_CONFIG
+from server.agent.calculator import calculator_tool
+from server.agent.models import build_chat_model
+from server.agent.runner import AgentRunner, CoalescePolicy
+from server.app_keys import (
+    CHAT_STORE,
+    CONTEXT,
+    DEV_TOKENS,
+    READINESS,
+    RUNS,
+    SETTINGS,
+    SIO,
+    WS_CONFIG,
+)
 from server.auth.dev_tokens import DevTokenIssuer, dev_signing_secret
 from server.auth.verifier import TokenVerifier
+from server.chat_service import ChatService
 from server.context import ServerContext
 from server.discovery import SOCKETIO_PATH, build_ws_config
 from server.emitter import Emitter
 from server.http import dev_login, discovery, health, web_client
 from server.readiness import Readiness
+from server.runs import RunRegistry
 from server.settings import Settings
 from server.sio_server import NetraServer
+from server.stores.chat_sqlite import SqliteChatStore
+from server.stores.replay_memory import MemoryReplayStore
 
 SHUTDOWN_RECONNECT_AFTER_MS = 1000
 
@@ -28,7 +45,7 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_payload_bytes)
     app[SETTINGS] = settings
     app[READINESS] = Readiness()
-    app[WS_CONFIG] = build_ws_config(settings, replay_enabled=False)
+    app[WS_CONFIG] = build_ws_config(settings, replay_enabled=True)
 
     signing_secret = dev_signing_secret(settings) if settings.auth_mode == "dev" else None
     sio = NetraServer(
@@ -42,14 +59,26 @@ def create_app(settings: Settings) -> web.Application:
         logger=False,
         engineio_logger=False,
     )
+    replay = MemoryReplayStore(settings.replay_max_events, settings.replay_ttl_s)
     ctx = ServerContext(
         settings=settings,
         verifier=TokenVerifier(settings, signing_secret),
-        emitter=Emitter(sio),
+        emitter=Emitter(sio, replay),
     )
+    store = SqliteChatStore(settings.database_url)
+    runs = RunRegistry()
+    runner = AgentRunner(
+        build_chat_model(settings),
+        [calculator_tool],
+        CoalescePolicy(settings.delta_flush_ms / 1000, settings.delta_flush_chars),
+    )
+    chat = ChatService(store, ctx.emitter, runner, runs, settings.max_message_chars)
     app[CONTEXT] = ctx
     app[SIO] = sio
+    app[CHAT_STORE] = store
+    app[RUNS] = runs
     sio.register_namespace(SystemNamespace(ctx))
+    sio.register_namespace(ChatNamespace(ctx, chat))
     sio.attach(app, socketio_path=SOCKETIO_PATH.strip("/"))
 
     health.add_routes(app)
@@ -59,9 +88,29 @@ def create_app(settings: Settings) -> web.Application:
         dev_login.add_routes(app)
     web_client.add_routes(app, Path(settings.client_dist))
 
+    app.cleanup_ctx.append(_chat_store)
+    app.cleanup_ctx.append(_runs)
     app.cleanup_ctx.append(_announce)
     app.on_shutdown.append(_tell_clients_shutdown)
     return app
+
+
+async def _chat_store(app: web.Application) -> AsyncIterator[None]:
+    store = app[CHAT_STORE]
+    await store.open()
+    interrupted = await store.fail_interrupted_runs()
+    if interrupted:
+        logger.warning("{} answers were cut off by the last stop; marked failed", interrupted)
+    app[READINESS].register("database", store.ping)
+    yield
+    app[READINESS].unregister("database")
+    await store.close()
+
+
+async def _runs(app: web.Application) -> AsyncIterator[None]:
+    yield
+    # Runs still going are stopped and stored as such before the store closes.
+    await app[RUNS].stop_all()
 
 
 async def _announce(app: web.Application) -> AsyncIterator[None]:

@@ -8,8 +8,10 @@ from schemas.discovery import WsConfig
 from server.auth.dev_tokens import DevTokenIssuer
 from server.context import ServerContext
 from server.readiness import Readiness
+from server.runs import RunRegistry
 from server.settings import Settings
 from server.sio_server import NetraServer
+from server.stores.chat_store import ChatStore
 
 SETTINGS = web.AppKey("settings", Settings)
 CONTEXT = web.AppKey("context", ServerContext)
@@ -17,3 +19,5 @@ DEV_TOKENS = web.AppKey("dev_tokens", DevTokenIssuer)
 READINESS = web.AppKey("readiness", Readiness)
 WS_CONFIG = web.AppKey("ws_config", WsConfig)
 SIO = web.AppKey("sio", NetraServer)
+CHAT_STORE = web.AppKey("chat_store", ChatStore)
+RUNS = web.AppKey("runs", RunRegistry)

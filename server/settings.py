@@ -70,6 +70,8 @@ class Settings(BaseSettings):
     # Agent
     agent_model: str = "demo"
     demo_tokens_per_s: float = Field(default=40.0, ge=0)
+    delta_flush_ms: int = Field(default=25, ge=0)
+    delta_flush_chars: int = Field(default=64, ge=1)
 
     # Web client
     client_dist: str = "client_js/dist"

@@ -1,0 +1,59 @@
+"""Merges streamed text into fewer `agent:delta` events: flush by size or by age."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+
+
+class DeltaCoalescer:
+    """Buffers text and hands it to `emit` once `max_chars` are waiting or the oldest
+    buffered character is `interval_s` old, so a fast model sends few frames and a slow
+    one still shows every token promptly."""
+
+    def __init__(
+        self, emit: Callable[[str], Awaitable[None]], interval_s: float, max_chars: int
+    ) -> None:
+        self._emit = emit
+        self._interval_s = interval_s
+        self._max_chars = max_chars
+        self._buffer: list[str] = []
+        self._size = 0
+        self._timer: asyncio.Task[None] | None = None
+        # Held across the swap and the emit so flushes leave in buffer order.
+        self._lock = asyncio.Lock()
+
+    async def add(self, text: str) -> None:
+        if not text:
+            return
+        self._buffer.append(text)
+        self._size += len(text)
+        if self._size >= self._max_chars or self._interval_s <= 0:
+            await self.flush()
+        elif self._timer is None:
+            self._timer = asyncio.create_task(self._flush_later())
+
+    async def flush(self) -> None:
+        self._cancel_timer()
+        async with self._lock:
+            if not self._buffer:
+                return
+            text = "".join(self._buffer)
+            self._buffer.clear()
+            self._size = 0
+            await self._emit(text)
+
+    async def aclose(self) -> None:
+        self._cancel_timer()
+
+    async def _flush_later(self) -> None:
+        await asyncio.sleep(self._interval_s)
+        self._timer = None
+        await self.flush()
+
+    def _cancel_timer(self) -> None:
+        # Only a timer still asleep is cancelled; one that woke has cleared itself and is
+        # flushing under the lock, which the caller's own flush then waits for.
+        timer, self._timer = self._timer, None
+        if timer is not None:
+            timer.cancel()

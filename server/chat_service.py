@@ -1,0 +1,240 @@
+"""What a chat message sets in motion: store it, tell every tab, run the agent, store the answer."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
+from loguru import logger
+
+from schemas.ack import ErrorCode
+from schemas.chat import (
+    AgentRunCompleted,
+    AgentRunFailed,
+    AgentRunStarted,
+    AgentRunStopped,
+    AssistantMessageView,
+    ChatMessageEvent,
+    ChatSend,
+    HistoryMessage,
+    RunError,
+    SendResult,
+    ThreadView,
+    UserMessageView,
+    UserStreamPayload,
+)
+from server.agent.runner import AgentRunner, RunFailure
+from server.emitter import Emitter
+from server.errors import AppError
+from server.runs import ActiveRun, RunRegistry, UnknownRun
+from server.stores.chat_records import MessageRecord, MessageStatus
+from server.stores.chat_store import ChatStore, NotFoundError
+
+# How much of a thread the model sees.
+CONTEXT_MESSAGES = 20
+
+
+def _new_id() -> str:
+    return uuid.uuid4().hex
+
+
+class ChatService:
+    def __init__(
+        self,
+        store: ChatStore,
+        emitter: Emitter,
+        runner: AgentRunner,
+        runs: RunRegistry,
+        max_message_chars: int,
+    ) -> None:
+        self._store = store
+        self._emitter = emitter
+        self._runner = runner
+        self._runs = runs
+        self._max_message_chars = max_message_chars
+
+    async def send(self, user_id: str, payload: ChatSend) -> SendResult:
+        if len(payload.text) > self._max_message_chars:
+            raise AppError(
+                ErrorCode.PAYLOAD_TOO_LARGE,
+                f"Message is {len(payload.text)} characters; the limit is "
+                f"{self._max_message_chars}",
+            )
+        try:
+            sent = await self._store.send_user_message(
+                user_id=user_id,
+                thread_id=payload.thread_id,
+                text=payload.text,
+                client_msg_id=str(payload.client_msg_id),
+                run_id=_new_id(),
+            )
+        except NotFoundError:
+            raise AppError(ErrorCode.NOT_FOUND, "No such thread") from None
+        result = SendResult(
+            thread_id=sent.thread.id,
+            message_id=sent.message.id,
+            run_id=sent.run_id,
+            duplicate=sent.duplicate,
+        )
+        if sent.duplicate:
+            return result
+        message = sent.message
+        await self._emitter.to_user(
+            user_id,
+            ChatMessageEvent(
+                message=UserMessageView(
+                    id=message.id,
+                    thread_id=message.thread_id,
+                    text=message.text,
+                    client_msg_id=str(payload.client_msg_id),
+                    created_at=message.created_at,
+                )
+            ),
+        )
+        run = ActiveRun(
+            run_id=sent.run_id,
+            user_id=user_id,
+            thread_id=sent.thread.id,
+            message_id=_new_id(),
+        )
+        await self._store.start_assistant_message(
+            user_id=user_id,
+            thread_id=run.thread_id,
+            run_id=run.run_id,
+            reply_to=message.id,
+            message_id=run.message_id,
+        )
+        await self._emitter.to_user(
+            user_id,
+            AgentRunStarted(
+                run_id=run.run_id,
+                thread_id=run.thread_id,
+                reply_to=message.id,
+                message_id=run.message_id,
+            ),
+        )
+        conversation = await self._conversation(user_id, run.thread_id)
+        self._runs.add(run)
+        run.task = asyncio.create_task(self._run(run, conversation), name=f"run-{run.run_id}")
+        return result
+
+    def stop(self, user_id: str, run_id: str) -> bool:
+        try:
+            return self._runs.stop(user_id, run_id)
+        except UnknownRun:
+            raise AppError(ErrorCode.NOT_FOUND, "No such run") from None
+
+    async def threads(self, user_id: str) -> list[ThreadView]:
+        threads = await self._store.list_threads(user_id)
+        return [
+            ThreadView(id=t.id, title=t.title, created_at=t.created_at, updated_at=t.updated_at)
+            for t in threads
+        ]
+
+    async def history(
+        self, user_id: str, thread_id: str, limit: int, before: str | None
+    ) -> list[HistoryMessage]:
+        try:
+            records = await self._store.list_messages(
+                user_id=user_id, thread_id=thread_id, limit=limit, before=before
+            )
+        except NotFoundError:
+            raise AppError(ErrorCode.NOT_FOUND, "No such thread or message") from None
+        return [self._history_message(record) for record in records]
+
+    def _history_message(self, record: MessageRecord) -> HistoryMessage:
+        text, seq = record.text, None
+        run = self._runs.get(record.run_id) if record.run_id else None
+        if record.status == "streaming" and run is not None and run.message_id == record.id:
+            # The answer so far lives in memory until the run ends.
+            text, seq = run.progress.text, run.progress.seq
+        return HistoryMessage(
+            id=record.id,
+            thread_id=record.thread_id,
+            role=record.role,
+            text=text,
+            status=record.status,
+            created_at=record.created_at,
+            client_msg_id=record.client_msg_id,
+            run_id=record.run_id,
+            reply_to=record.reply_to,
+            seq=seq,
+        )
+
+    async def _conversation(self, user_id: str, thread_id: str) -> list[BaseMessage]:
+        records = await self._store.list_messages(
+            user_id=user_id, thread_id=thread_id, limit=CONTEXT_MESSAGES
+        )
+        conversation: list[BaseMessage] = []
+        for record in records:
+            if record.role == "user":
+                conversation.append(HumanMessage(record.text))
+            elif record.status != "streaming" and record.text:
+                conversation.append(AIMessage(record.text))
+        return conversation
+
+    async def _run(self, run: ActiveRun, conversation: list[BaseMessage]) -> None:
+        async def sink(payload: UserStreamPayload) -> int:
+            return await self._emitter.to_user(run.user_id, payload)
+
+        log = logger.bind(run_id=run.run_id, user=run.user_id)
+        log.info("run started run_id={} user={}", run.run_id, run.user_id)
+        outcome: UserStreamPayload
+        try:
+            text = await self._runner.run(run.run_id, conversation, sink, run.progress)
+        except asyncio.CancelledError:
+            run.finishing = True
+            await self._finish(run, "stopped", run.progress.text)
+            outcome = AgentRunStopped(run_id=run.run_id)
+        except RunFailure as exc:
+            run.finishing = True
+            await self._finish(run, "failed", run.progress.text)
+            outcome = AgentRunFailed(
+                run_id=run.run_id, error=RunError(code=exc.code, message=exc.message)
+            )
+        except Exception:
+            run.finishing = True
+            ref = uuid.uuid4().hex[:12]
+            log.bind(ref=ref).exception("run failed run_id={} ref={}", run.run_id, ref)
+            await self._finish(run, "failed", run.progress.text)
+            outcome = AgentRunFailed(
+                run_id=run.run_id,
+                error=RunError(code="model_error", message=f"The agent failed (ref {ref})"),
+            )
+        else:
+            run.finishing = True
+            stored = await self._finish(run, "complete", text)
+            if stored is None:
+                outcome = AgentRunFailed(
+                    run_id=run.run_id,
+                    error=RunError(code="store_error", message="The answer could not be saved"),
+                )
+            else:
+                outcome = AgentRunCompleted(
+                    run_id=run.run_id,
+                    message=AssistantMessageView(
+                        id=stored.id,
+                        thread_id=stored.thread_id,
+                        text=stored.text,
+                        created_at=stored.created_at,
+                    ),
+                )
+        try:
+            await self._emitter.to_user(run.user_id, outcome)
+        finally:
+            self._runs.done(run.run_id)
+        log.info("run ended run_id={} outcome={}", run.run_id, type(outcome).__name__)
+
+    async def _finish(
+        self, run: ActiveRun, status: MessageStatus, text: str
+    ) -> MessageRecord | None:
+        try:
+            return await self._store.finish_assistant_message(
+                message_id=run.message_id, text=text, status=status
+            )
+        except Exception:
+            logger.bind(run_id=run.run_id).exception(
+                "storing the answer failed run_id={}", run.run_id
+            )
+            return None
