@@ -136,3 +136,39 @@ async def live_server(settings: Settings) -> AsyncIterator[LiveServer]:
         yield LiveServer(settings=settings, app=app, url=f"http://127.0.0.1:{port}")
     finally:
         await runner.cleanup()
+
+
+TERMINAL_EVENTS = ("agent:run_completed", "agent:run_failed", "agent:run_stopped")
+
+
+def run_events(recorder: Recorder, run_id: str) -> list[tuple[str, Any]]:
+    """The /chat events of one run, in arrival order."""
+    return [
+        (name, data)
+        for name, data in recorder.events["/chat"]
+        if isinstance(data, dict) and data.get("run_id") == run_id
+    ]
+
+
+async def wait_run_end(
+    recorder: Recorder, run_id: str, within_s: float = 20.0
+) -> tuple[str, dict[str, Any]]:
+    """Waits for the run's terminal event; returns (event name, payload)."""
+
+    async def until() -> tuple[str, dict[str, Any]]:
+        while True:
+            for name, data in run_events(recorder, run_id):
+                if name in TERMINAL_EVENTS:
+                    return name, data
+            recorder.arrived.clear()
+            await recorder.arrived.wait()
+
+    return await asyncio.wait_for(until(), within_s)
+
+
+def stream_seqs(recorder: Recorder) -> list[int]:
+    return [data["seq"] for _, data in recorder.events["/chat"] if "seq" in data]
+
+
+def deltas_text(recorder: Recorder, run_id: str) -> str:
+    return "".join(d["text"] for n, d in run_events(recorder, run_id) if n == "agent:delta")
