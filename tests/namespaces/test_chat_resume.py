@@ -112,6 +112,7 @@ async def test_transport_cut_repeatedly_mid_stream_loses_and_doubles_nothing(
             position: dict[str, Any] = {}
             received: list[dict[str, Any]] = []
             readies: list[dict[str, Any]] = []
+            first_ready = asyncio.Event()
             client = socketio.AsyncClient(
                 reconnection=True, reconnection_delay=0.05, reconnection_delay_max=0.2
             )
@@ -122,6 +123,7 @@ async def test_transport_cut_repeatedly_mid_stream_loses_and_doubles_nothing(
             @client.on("chat:ready", namespace=NS)  # type: ignore[untyped-decorator]
             async def on_ready(data: dict[str, Any]) -> None:
                 readies.append(data)
+                first_ready.set()
                 position.update(epoch=data["epoch"], last_seq=data["head_seq"])
 
             @client.on("*", namespace=NS)  # type: ignore[untyped-decorator]
@@ -131,7 +133,7 @@ async def test_transport_cut_repeatedly_mid_stream_loses_and_doubles_nothing(
                     position["last_seq"] = data["seq"]
 
             await client.connect(proxy.url, namespaces=[NS], auth=auth, transports=["websocket"])
-            await asyncio.wait_for(_until(lambda: bool(readies)), 5)
+            await asyncio.wait_for(first_ready.wait(), 5)
             ack = await client.call(
                 "chat:send",
                 {"client_msg_id": str(uuid.uuid4()), "text": f"count to {count}"},
@@ -156,8 +158,3 @@ async def test_transport_cut_repeatedly_mid_stream_loses_and_doubles_nothing(
     [done] = [e for e in received if e["event"] == "agent:run_completed"]
     assert done["run_id"] == run_id
     assert done["message"]["text"] == expected
-
-
-async def _until(predicate: Any) -> None:
-    while not predicate():
-        await asyncio.sleep(0.01)

@@ -50,7 +50,7 @@ async def test_user_events_are_numbered_kept_and_counted() -> None:
             sent.append((name, data, kw))
 
     replay = MemoryReplayStore(max_events=100, ttl_s=60)
-    emitter = Emitter(RecordingSio(), replay)  # type: ignore[arg-type]
+    emitter = Emitter(RecordingSio(), replay)
     seqs = [await emitter.to_user("alice", AgentDelta(run_id="r", text=str(i))) for i in range(3)]
     assert seqs == [1, 2, 3]
     assert [data["seq"] for _, data, _ in sent] == [1, 2, 3]
@@ -68,6 +68,6 @@ async def test_each_user_has_their_own_sequence(user: str) -> None:
         async def emit(self, *args: object, **kw: object) -> None:
             return None
 
-    emitter = Emitter(NullSio(), MemoryReplayStore(max_events=10, ttl_s=60))  # type: ignore[arg-type]
+    emitter = Emitter(NullSio(), MemoryReplayStore(max_events=10, ttl_s=60))
     await emitter.to_user("other", AgentDelta(run_id="r", text="x"))
     assert await emitter.to_user(user, AgentDelta(run_id="r", text="x")) == 1
