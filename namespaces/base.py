@@ -118,6 +118,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
             await self.save_session(sid, {SESSION_KEY: state})
             await self.on_authenticated(sid, state, connect_auth)
+            self.ctx.token_watch.watch(self.namespace, sid, state)
         except SioConnectionRefusedError:
             raise
         except Exception:
@@ -144,6 +145,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         state: ConnectionState | None = session.get(SESSION_KEY)
         if state is None:
             return  # a refused connect: already logged as a refusal
+        self.ctx.token_watch.forget(self.namespace, sid)
         logger.bind(sid=sid, user=state.principal.id, namespace=self.namespace).info(
             "disconnected namespace={} sid={} user={} reason={}",
             self.namespace,

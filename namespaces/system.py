@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 from namespaces.base import EventNamespace, Handler
 from schemas.ack import ErrorCode
-from schemas.registry import SYSTEM
+from schemas.registry import CHAT, SYSTEM
 from schemas.system import (
     AuthRefreshResult,
     PingResult,
@@ -17,6 +17,7 @@ from schemas.system import (
 )
 from server import __version__
 from server.auth.errors import AuthFailure
+from server.connection import SESSION_KEY, ConnectionState
 from server.context import ServerContext
 from server.errors import AppError
 
@@ -55,6 +56,15 @@ class SystemNamespace(EventNamespace):
             raise AppError(code, exc.message) from None
         if verified.principal.id != state.principal.id:
             raise AppError(ErrorCode.FORBIDDEN, "A refreshed token must be for the same subject")
-        # The session holds this very object, so the new expiry applies to the connection.
-        state.token_expires_at = verified.expires_at
+        # The new token covers every namespace this client opened on its connection.
+        eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
+        for namespace in (SYSTEM, CHAT):
+            other = self.server.manager.sid_from_eio_sid(eio_sid, namespace)
+            if other is None:
+                continue
+            session = await self.server.get_session(other, namespace=namespace)
+            connection: ConnectionState | None = session.get(SESSION_KEY)
+            if connection is not None and connection.principal.id == state.principal.id:
+                connection.token_expires_at = verified.expires_at
+                self.ctx.token_watch.watch(namespace, other, connection)
         return AuthRefreshResult(expires_at=verified.expires_at)

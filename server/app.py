@@ -37,6 +37,7 @@ from server.settings import Settings
 from server.sio_server import NetraServer
 from server.stores.chat_sqlite import SqliteChatStore
 from server.stores.replay_memory import MemoryReplayStore
+from server.token_watch import TokenWatch
 
 SHUTDOWN_RECONNECT_AFTER_MS = 1000
 
@@ -60,10 +61,14 @@ def create_app(settings: Settings) -> web.Application:
         engineio_logger=False,
     )
     replay = MemoryReplayStore(settings.replay_max_events, settings.replay_ttl_s)
+    emitter = Emitter(sio, replay)
     ctx = ServerContext(
         settings=settings,
         verifier=TokenVerifier(settings, signing_secret),
-        emitter=Emitter(sio, replay),
+        emitter=emitter,
+        token_watch=TokenWatch(
+            sio, emitter, settings.token_expiry_warning_s, settings.token_expiry_grace_s
+        ),
     )
     store = SqliteChatStore(settings.database_url)
     runs = RunRegistry()
@@ -111,6 +116,7 @@ async def _runs(app: web.Application) -> AsyncIterator[None]:
     yield
     # Runs still going are stopped and stored as such before the store closes.
     await app[RUNS].stop_all()
+    await app[CONTEXT].token_watch.close()
 
 
 async def _announce(app: web.Application) -> AsyncIterator[None]:

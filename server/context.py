@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from server.auth.verifier import TokenVerifier
 from server.emitter import Emitter
 from server.settings import Settings
+from server.token_watch import TokenWatch
 
 
 @dataclass(frozen=True, slots=True)
@@ -14,3 +15,4 @@ class ServerContext:
     settings: Settings
     verifier: TokenVerifier
     emitter: Emitter
+    token_watch: TokenWatch

@@ -42,6 +42,8 @@ class Settings(BaseSettings):
     jwt_issuer: str | None = None
     jwt_audience: str | None = None
     jwt_leeway_s: int = Field(default=0, ge=0, le=300)
+    token_expiry_warning_s: float = Field(default=60.0, ge=0)
+    token_expiry_grace_s: float = Field(default=25.0, ge=0)
     dev_token_ttl_s: int = Field(default=12 * 3600, ge=60, le=7 * 24 * 3600)
 
     # Transport
