@@ -35,12 +35,18 @@ def serve(
     port: int | None = typer.Option(None, help="Port (default WS_PORT, 8080)."),
 ) -> None:
     """Run the server in the foreground until Ctrl-C."""
+    from server.agent.models import AgentConfigError
     from server.app import create_app
 
     settings = load_settings(host=host, port=port)
     configure_logging(settings.log_level, settings.log_json)
+    try:
+        app = create_app(settings)
+    except AgentConfigError as exc:
+        typer.echo(f"netra-ws: refusing to start: {exc}", err=True)
+        raise typer.Exit(code=2) from None
     web.run_app(
-        create_app(settings),
+        app,
         host=settings.host,
         port=settings.port,
         print=lambda _: None,

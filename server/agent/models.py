@@ -22,8 +22,7 @@ def build_chat_model(settings: Settings) -> BaseChatModel:
         model = init_chat_model(name)
     except ImportError as exc:
         raise AgentConfigError(
-            f"WS_AGENT_MODEL={name!r} needs its provider package ({exc}); install it, "
-            "for example `pip install langchain-openai` for 'openai:<model>'"
+            f"WS_AGENT_MODEL={name!r} needs its provider package: {exc}"
         ) from None
     except Exception as exc:
         # Missing API keys and unknown providers surface here, before any user is waiting.

@@ -100,3 +100,18 @@ async def test_dev_auth_in_production_refuses_to_start(tmp_path: Path) -> None:
     assert "refusing to start" in message
     assert "WS_AUTH_MODE=dev is refused when WS_ENV=production" in message
     assert "Traceback" not in message
+
+
+async def test_a_model_that_cannot_be_set_up_refuses_to_start(tmp_path: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "server",
+        "serve",
+        env=_env(tmp_path, WS_AGENT_MODEL="openai:gpt-4o-mini"),
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, stderr = await asyncio.wait_for(process.communicate(), STARTUP_TIMEOUT_S)
+    assert process.returncode == 2
+    assert "needs its provider package" in stderr.decode()
+    assert "Traceback" not in stderr.decode()
