@@ -85,7 +85,7 @@ class AgentRunner:
 
         coalescer = DeltaCoalescer(send_delta, self._coalesce.interval_s, self._coalesce.max_chars)
         try:
-            for _ in range(self._max_tool_rounds + 1):
+            for tool_round in range(self._max_tool_rounds + 1):
                 accumulator = StreamAccumulator()
                 async for chunk in model.astream(messages):
                     await coalescer.add(accumulator.feed(chunk))
@@ -100,6 +100,8 @@ class AgentRunner:
                     ) from exc
                 if not turn.tool_calls:
                     return progress.text
+                if tool_round == self._max_tool_rounds:
+                    break
                 messages.append(turn.as_ai_message())
                 for call in turn.tool_calls:
                     messages.append(await self._call_tool(run_id, call, sink))

@@ -170,9 +170,12 @@ async def test_unreadable_tool_args_fail_the_run_with_a_code() -> None:
 async def test_a_model_that_never_stops_calling_tools_is_cut_off() -> None:
     loop_turn = _openai_call("calc", "c1", '{"expression": "1"}', (5,))
     model = ScriptedChatModel(turns=[list(loop_turn) for _ in range(10)])
+    sink = ListSink()
+    runner = AgentRunner(model, [_tool("calc", 1)], max_tool_rounds=3)
     with pytest.raises(RunFailure) as failure:
-        await _run(model, [_tool("calc", 1)])
+        await runner.run("r", [HumanMessage("go")], sink, RunProgress())
     assert failure.value.code == "tool_loop_limit"
+    assert len(sink.of(AgentToolCall)) == 3  # the fourth round's calls never run
 
 
 async def test_model_errors_propagate_after_sending_what_was_streamed() -> None:
