@@ -158,3 +158,36 @@ async def test_transport_cut_repeatedly_mid_stream_loses_and_doubles_nothing(
     [done] = [e for e in received if e["event"] == "agent:run_completed"]
     assert done["run_id"] == run_id
     assert done["message"]["text"] == expected
+
+
+async def test_resuming_while_the_stream_runs_neither_loses_nor_reorders(
+    make_settings: SettingsFactory,
+) -> None:
+    async with live_server(make_settings(demo_tokens_per_s=2000, delta_flush_ms=0)) as live:
+        token = await live.token("alice")
+        writer, writer_events = await connect(live, [NS], {"token": token})
+        [ready] = await writer_events.wait_for(NS, "chat:ready")
+        ack = await writer.call(
+            "chat:send", {"client_msg_id": str(uuid.uuid4()), "text": "count to 1500"}, namespace=NS
+        )
+        run_id = ack["data"]["run_id"]
+        resumers = []
+        for last_seq in (1, 3, 10):
+            # Each joins mid-stream from an old position: replay and live events meet.
+            client, events = await connect(
+                live,
+                [NS],
+                {"token": token, "resume": {"epoch": ready["epoch"], "last_seq": last_seq}},
+            )
+            resumers.append((last_seq, client, events))
+            await asyncio.sleep(0.05)
+        await wait_run_end(writer_events, run_id)
+        for last_seq, client, events in resumers:
+            await wait_run_end(events, run_id)
+            seqs = [d["seq"] for _, d in events.events[NS] if "seq" in d]
+            assert seqs == list(range(last_seq + 1, seqs[-1] + 1))
+            assert [d for n, d in events.events[NS] if n == "chat:ready"][0][
+                "recovery"
+            ] == "recovered"
+            await client.disconnect()
+        await writer.disconnect()
