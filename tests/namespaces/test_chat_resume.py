@@ -186,8 +186,7 @@ async def test_resuming_while_the_stream_runs_neither_loses_nor_reorders(
             await wait_run_end(events, run_id)
             seqs = [d["seq"] for _, d in events.events[NS] if "seq" in d]
             assert seqs == list(range(last_seq + 1, seqs[-1] + 1))
-            assert [d for n, d in events.events[NS] if n == "chat:ready"][0][
-                "recovery"
-            ] == "recovered"
+            [ready_again] = events.of(NS, "chat:ready")
+            assert ready_again["recovery"] == "recovered"
             await client.disconnect()
         await writer.disconnect()
