@@ -10,7 +10,7 @@ NODE_TESTS := tests/node
 NODE_STAMP := $(NODE_TESTS)/node_modules/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: help setup system-deps run test lint fmt clean
+.PHONY: help setup system-deps run test smoke lint fmt clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -38,6 +38,9 @@ run: setup ## Serve the chat on http://127.0.0.1:8080 (dev auth, demo agent)
 
 test: setup system-deps $(NODE_STAMP) ## Run every test
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+smoke: setup ## End-to-end check on a throwaway server (`netra-ws smoke URL` checks another)
+	@$(PY) -m server smoke
 
 lint: setup ## ruff and mypy --strict
 	@$(VENV)/bin/ruff check .

@@ -56,6 +56,28 @@ def serve(
 
 
 @cli.command()
+def smoke(
+    url: str | None = typer.Argument(
+        None, help="Server to check, e.g. http://127.0.0.1:8080 (default: start a throwaway one)."
+    ),
+) -> None:
+    """Check a server end to end through the Python client; exit 1 on any failure."""
+    import asyncio
+
+    from rich.console import Console
+
+    from netra_client.smoke import render, run_smoke
+
+    if url is None:
+        # The in-process server's info lines would interleave with the table.
+        configure_logging("WARNING")
+    report = asyncio.run(run_smoke(url))
+    render(report, Console())
+    if not report.ok:
+        raise typer.Exit(code=1)
+
+
+@cli.command()
 def version() -> None:
     """Print the server version."""
     typer.echo(__version__)
