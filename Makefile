@@ -8,9 +8,14 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 NODE_TESTS := tests/node
 NODE_STAMP := $(NODE_TESTS)/node_modules/.installed-stamp
+CLIENT := client_js
+CLIENT_STAMP := $(CLIENT)/node_modules/.installed-stamp
+CLIENT_BUILT := $(CLIENT)/dist/index.html
+CLIENT_SOURCES := $(shell find $(CLIENT)/src -type f 2>/dev/null) \
+	$(addprefix $(CLIENT)/,index.html vite.config.ts tsconfig.json package.json)
 PYTEST_ARGS ?=
 
-.PHONY: help setup system-deps run test smoke lint fmt clean
+.PHONY: help setup system-deps client types client-test run test smoke lint fmt clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -24,7 +29,7 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP) ## Create .venv and install the project (fast when already done)
 
-system-deps: ## Install the system packages the tests need (Node.js), when missing
+system-deps: ## Install what the tests need from Debian (Node.js, Chromium, redis-server) when missing
 	@scripts/system-deps.sh
 
 $(NODE_STAMP): $(NODE_TESTS)/package.json $(NODE_TESTS)/package-lock.json
@@ -32,11 +37,35 @@ $(NODE_STAMP): $(NODE_TESTS)/package.json $(NODE_TESTS)/package-lock.json
 	@npm ci --prefix $(NODE_TESTS) --no-audit --no-fund --loglevel=error
 	@touch $@
 
-run: setup ## Serve the chat on http://127.0.0.1:8080 (dev auth, demo agent)
+$(CLIENT_STAMP): $(CLIENT)/package.json $(CLIENT)/package-lock.json
+	@command -v npm >/dev/null || { echo "The web client needs Node.js 20.19+ and npm (make system-deps installs them)" >&2; exit 1; }
+	@echo "==> Web client dependencies ($(CLIENT))"
+	@npm ci --prefix $(CLIENT) --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(CLIENT_BUILT): $(CLIENT_STAMP) $(CLIENT_SOURCES)
+	@echo "==> Web client build ($(CLIENT)/dist)"
+	@npm run --prefix $(CLIENT) --silent build
+
+client: $(CLIENT_BUILT) ## Build the web client (installs and rebuilds only what changed)
+
+types: setup $(CLIENT_STAMP) ## Regenerate the client's protocol types from the Pydantic models
+	@$(PY) -m schemas.export > $(CLIENT)/src/generated/ws-schema.json.tmp
+	@mv $(CLIENT)/src/generated/ws-schema.json.tmp $(CLIENT)/src/generated/ws-schema.json
+	@node $(CLIENT)/scripts/gen-types.mjs
+	@echo "==> Wrote $(CLIENT)/src/generated/ws-schema.json and protocol.ts"
+
+client-test: $(CLIENT_STAMP) ## Unit tests of the web client (vitest)
+	@npm test --prefix $(CLIENT) --silent
+
+run: setup client ## Serve the chat on http://127.0.0.1:8080 (dev auth, demo agent)
 	@echo "==> netra-ws on http://$${WS_HOST:-127.0.0.1}:$${WS_PORT:-8080} (Ctrl-C stops)"
 	@$(PY) -m server serve
 
-test: setup system-deps $(NODE_STAMP) ## Run every test
+test: setup system-deps $(NODE_STAMP) client ## Run every test: the web client's unit tests, then pytest
+	@echo "==> Web client unit tests (vitest)"
+	@npm test --prefix $(CLIENT) --silent
+	@echo "==> Python, contract, browser and cluster tests (pytest)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
 
 smoke: setup ## End-to-end check on a throwaway server (`netra-ws smoke URL` checks another)
@@ -52,4 +81,4 @@ fmt: setup ## Format and fix what ruff can
 	@$(VENV)/bin/ruff format .
 
 clean: ## Remove the environment and caches
-	rm -rf $(VENV) $(NODE_TESTS)/node_modules .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(NODE_TESTS)/node_modules $(CLIENT)/node_modules $(CLIENT)/dist .mypy_cache .ruff_cache .pytest_cache

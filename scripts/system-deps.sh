@@ -2,8 +2,9 @@
 # Installs the Debian packages the tests need when a command is missing. Needs root (or sudo).
 set -euo pipefail
 
-# command -> Debian package
-declare -A NEEDED=([node]=nodejs [npm]=npm)
+# command -> Debian package: Node for the client build and contract tests, Chromium for the
+# browser tests, redis-server for scale-out tests.
+declare -A NEEDED=([node]=nodejs [npm]=npm [chromium]=chromium [redis-server]=redis-server)
 
 missing=()
 for cmd in "${!NEEDED[@]}"; do

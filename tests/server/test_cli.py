@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -13,14 +12,9 @@ from pathlib import Path
 import aiohttp
 import orjson
 
+from tests.harness import free_port
+
 STARTUP_TIMEOUT_S = 20.0
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
 
 
 def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
@@ -33,7 +27,7 @@ def _env(tmp_path: Path, **extra: str) -> dict[str, str]:
 async def _serving(
     tmp_path: Path, **extra: str
 ) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    port = _free_port()
+    port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",

@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from server.stores.replay_memory import MemoryReplayStore
+from server.stores.replay_redis import RedisReplayStore
 from server.stores.replay_store import ReplayStore
+from tests.redis_server import RedisServer, running_redis
 
 
 class FakeClock:
@@ -24,36 +29,57 @@ class FakeClock:
 @dataclass
 class Backend:
     store: ReplayStore
-    epoch: Callable[[], str]
     clock: FakeClock
-    restart: Callable[[], ReplayStore]
+    # Loses continuity (a new process; a Redis that lost its data) and opens a new store.
+    restart: Callable[[], Awaitable[ReplayStore]]
 
 
 MAX_EVENTS = 50
 TTL_S = 60.0
 
 
-def _memory() -> Backend:
+async def _memory(stack: AsyncExitStack, tmp_path: Path) -> Backend:
     clock = FakeClock()
 
-    def make() -> MemoryReplayStore:
-        return MemoryReplayStore(MAX_EVENTS, TTL_S, clock=clock)
+    async def restart() -> ReplayStore:
+        store = MemoryReplayStore(MAX_EVENTS, TTL_S, clock=clock)
+        await store.open()
+        return store
 
-    store = make()
-    return Backend(store=store, epoch=lambda: store.epoch, clock=clock, restart=make)
+    return Backend(store=await restart(), clock=clock, restart=restart)
 
 
-@pytest.fixture(params=[_memory], ids=["memory"])
-async def backend(request: pytest.FixtureRequest) -> AsyncIterator[Backend]:
-    made: Backend = request.param()
-    await made.store.open()
-    yield made
-    await made.store.close()
+async def _redis(stack: AsyncExitStack, tmp_path: Path) -> Backend:
+    server = await stack.enter_async_context(running_redis(tmp_path))
+    clock = FakeClock()
+
+    async def open_store() -> ReplayStore:
+        store = RedisReplayStore.from_url(server.url, MAX_EVENTS, TTL_S, clock=clock)
+        await store.open()
+        return store
+
+    async def restart() -> ReplayStore:
+        await server.restart()
+        return await open_store()
+
+    return Backend(store=await open_store(), clock=clock, restart=restart)
+
+
+@pytest.fixture(params=[_memory, _redis], ids=["memory", "redis"])
+async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
+    async with AsyncExitStack() as stack:
+        made: Backend = await request.param(stack, tmp_path)
+        yield made
+        await made.store.close()
 
 
 async def _append(store: ReplayStore, user: str, count: int) -> None:
     for i in range(count):
         await store.append(user, "agent:delta", {"run_id": "r", "text": str(i)}, datetime.now(UTC))
+
+
+async def _epoch(store: ReplayStore, user: str = "alice") -> str:
+    return (await store.position(user)).epoch
 
 
 @dataclass(frozen=True)
@@ -83,10 +109,12 @@ CASES = [
 
 @pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
 async def test_recovery(backend: Backend, case: Case) -> None:
+    # The epoch a client gets when it connects, before the events it will miss.
+    epoch = case.epoch or await _epoch(backend.store)
     await _append(backend.store, "alice", case.appended)
     backend.clock.now += case.age_s
     last_seq = case.last_seq(case.appended) if callable(case.last_seq) else case.last_seq
-    replay = await backend.store.since("alice", case.epoch or backend.epoch(), last_seq)
+    replay = await backend.store.since("alice", epoch, last_seq)
     assert replay.position.head_seq == case.appended
     if case.expect is None:
         assert replay.events is None
@@ -98,12 +126,15 @@ async def test_recovery(backend: Backend, case: Case) -> None:
 
 async def test_restart_changes_the_epoch(backend: Backend) -> None:
     await _append(backend.store, "alice", 3)
-    old_epoch = backend.epoch()
-    restarted = backend.restart()
-    await restarted.open()
+    old_epoch = await _epoch(backend.store)
+    restarted = await backend.restart()
     replay = await restarted.since("alice", old_epoch, 3)
     assert replay.events is None
     assert replay.position.epoch != old_epoch
+    await _append(restarted, "alice", 2)
+    replay = await restarted.since("alice", replay.position.epoch, 0)
+    assert replay.events is not None
+    assert [e.seq for e in replay.events] == [1, 2]
     await restarted.close()
 
 
@@ -121,6 +152,130 @@ async def test_users_do_not_share_a_sequence(backend: Backend) -> None:
     await _append(backend.store, "bob", 2)
     assert (await backend.store.position("alice")).head_seq == 3
     assert (await backend.store.position("bob")).head_seq == 2
-    replay = await backend.store.since("bob", backend.epoch(), 0)
+    replay = await backend.store.since("bob", await _epoch(backend.store, "bob"), 0)
     assert replay.events is not None
     assert [e.seq for e in replay.events] == [1, 2]
+
+
+async def test_stored_data_round_trips(backend: Backend) -> None:
+    body: dict[str, Any] = {
+        "run_id": "r",
+        "text": 'héllo \u2603 "q"\n',
+        "numbers": [1.5, -0.0, 2**53 + 1],
+        "none": None,
+        "nested": {"list": [], "dict": {}},
+    }
+    ts = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    appended = [
+        await backend.store.append("alice", "agent:delta", body, ts),
+        await backend.store.append("alice", "agent:done", {}, ts),
+    ]
+    replay = await backend.store.since("alice", await _epoch(backend.store), 0)
+    assert replay.events == appended
+    assert appended[0].data == {"seq": 1, "ts": "2024-05-06T07:08:09.123456Z", **body}
+    assert appended[1].data == {"seq": 2, "ts": "2024-05-06T07:08:09.123456Z"}
+
+
+# Redis only: several nodes on one Redis, and Redis losing its data.
+
+
+@pytest.fixture
+async def redis(tmp_path: Path) -> AsyncIterator[RedisServer]:
+    async with running_redis(tmp_path) as server:
+        yield server
+
+
+@pytest.fixture
+async def nodes(redis: RedisServer) -> AsyncIterator[list[RedisReplayStore]]:
+    stores = [RedisReplayStore.from_url(redis.url, MAX_EVENTS, TTL_S) for _ in range(2)]
+    for store in stores:
+        await store.open()
+    yield stores
+    for store in stores:
+        await store.close()
+
+
+async def test_nodes_share_one_sequence(nodes: list[RedisReplayStore]) -> None:
+    async def one(node: RedisReplayStore, i: int) -> int:
+        return (await node.append("alice", "x", {"i": i}, datetime.now(UTC))).seq
+
+    seqs = await asyncio.gather(*(one(nodes[i % 2], i) for i in range(40)))
+    assert sorted(seqs) == list(range(1, 41))
+    first, second = [await node.position("alice") for node in nodes]
+    assert first == second
+    replay = await nodes[1].since("alice", first.epoch, 0)
+    assert replay.events is not None
+    assert [e.seq for e in replay.events] == list(range(1, 41))
+    assert all(e.data["seq"] == e.seq for e in replay.events)
+
+
+@pytest.mark.parametrize("loss", ["flushall", "restart"])
+async def test_losing_redis_data_changes_the_epoch(
+    redis: RedisServer, nodes: list[RedisReplayStore], loss: str
+) -> None:
+    await _append(nodes[0], "alice", 5)
+    old = await nodes[0].position("alice")
+    await (redis.flushall() if loss == "flushall" else redis.restart())
+    for node in nodes:
+        replay = await node.since("alice", old.epoch, 3)
+        assert replay.events is None
+        assert replay.position.epoch != old.epoch
+        assert replay.position.head_seq == 0
+    await _append(nodes[1], "alice", 2)
+    new = await nodes[0].position("alice")
+    assert new.head_seq == 2
+    assert (await nodes[0].since("alice", old.epoch, 2)).events is None
+    replay = await nodes[0].since("alice", new.epoch, 0)
+    assert replay.events is not None
+    assert [e.seq for e in replay.events] == [1, 2]
+
+
+async def test_lost_counter_starts_a_new_history(
+    redis: RedisServer, nodes: list[RedisReplayStore]
+) -> None:
+    await _append(nodes[0], "alice", 5)
+    old = await nodes[0].position("alice")
+    client = redis.client()
+    await client.delete("netra:replay:head:alice")
+    await client.aclose()
+    await _append(nodes[0], "alice", 5)
+    new = await nodes[1].position("alice")
+    assert new.head_seq == 5
+    assert new.epoch != old.epoch
+    assert new.epoch.split(".")[0] == old.epoch.split(".")[0]  # other users keep their epoch
+    assert (await nodes[1].since("alice", old.epoch, 2)).events is None
+
+
+async def test_lost_stream_is_a_reset_unless_nothing_was_missed(
+    redis: RedisServer, nodes: list[RedisReplayStore]
+) -> None:
+    await _append(nodes[0], "alice", 5)
+    epoch = await _epoch(nodes[0])
+    client = redis.client()
+    await client.delete("netra:replay:user:alice")
+    await client.aclose()
+    assert (await nodes[0].since("alice", epoch, 3)).events is None
+    assert (await nodes[0].since("alice", epoch, 5)).events == []
+
+
+async def test_entries_expire_by_redis_time(redis: RedisServer) -> None:
+    store = RedisReplayStore.from_url(redis.url, MAX_EVENTS, ttl_s=0.5)
+    await store.open()
+    epoch = await _epoch(store)
+    await _append(store, "alice", 3)
+    await asyncio.sleep(0.35)
+    await _append(store, "alice", 3)
+    await asyncio.sleep(0.25)
+    assert (await store.since("alice", epoch, 0)).events is None
+    replay = await store.since("alice", epoch, 3)
+    assert replay.events is not None
+    assert [e.seq for e in replay.events] == [4, 5, 6]
+    await store.close()
+
+
+async def test_ping(redis: RedisServer) -> None:
+    store = RedisReplayStore.from_url(redis.url, MAX_EVENTS, TTL_S)
+    assert await store.ping()
+    await redis.stop()
+    assert not await store.ping()
+    await store.close()

@@ -1,0 +1,330 @@
+import { USER_STREAM_EVENTS, type ChatReady } from "../generated/protocol";
+import { Connection, type Link } from "./connection";
+import { RequestError, messageOf } from "./errors";
+import { newUuid } from "./ids";
+import { reduce, type Action } from "./reducer";
+import { RecentEvents } from "./recent";
+import { ResumeTracker } from "./resume";
+import { Sender } from "./sender";
+import { initialState, type ChatState, type Notice, type StreamEvent } from "./state";
+import { browserStorage, type KeyValueStorage } from "./storage";
+import { RefCount, Store, realTimers, type Listener, type Timers } from "./store";
+import type { TokenProvider } from "./tokens";
+import { socketIoManager, type ManagerFactory } from "./transport";
+
+export interface ChatClientOptions {
+  /** Where the discovery document is; defaults to /api/ws-config on the page's origin. */
+  discoveryUrl?: string;
+  /** JWT mode: supplies tokens (otherwise window.netraTokenProvider). Unused in dev mode. */
+  tokenProvider?: TokenProvider;
+  fetch?: typeof fetch;
+  sessionStorage?: KeyValueStorage;
+  localStorage?: KeyValueStorage;
+  createManager?: ManagerFactory;
+  timers?: Timers;
+  /** How long the connection outlives its last subscriber. */
+  idleStopMs?: number;
+  historyLimit?: number;
+  /** How many recent stream events are kept to re-apply over history snapshots. */
+  recentEvents?: number;
+}
+
+const OPEN_THREAD_KEY = "netra.openThread";
+
+/**
+ * The chat, framework-free: a store of ChatState fed by the socket, and the actions a UI
+ * needs. The connection starts with the first subscriber and stops after the last one.
+ */
+export class ChatClient {
+  private readonly store: Store<ChatState, Action>;
+  private readonly lifecycle: RefCount;
+  private readonly connection: Connection;
+  private readonly resume: ResumeTracker;
+  private readonly recent: RecentEvents;
+  private readonly session: KeyValueStorage;
+  private readonly historyLimit: number;
+  private readonly sender: Sender;
+  private ready = false;
+  private synced = false;
+  private syncGeneration = 0;
+  private historyRequests = 0;
+  private readonly latestHistory = new Map<string, number>();
+  private examplesLoaded = false;
+  private offLink: Array<() => void> = [];
+
+  constructor(options: ChatClientOptions = {}) {
+    this.session = options.sessionStorage ?? browserStorage("sessionStorage");
+    const timers = options.timers ?? realTimers;
+    this.historyLimit = options.historyLimit ?? 200;
+    this.resume = new ResumeTracker(this.session);
+    this.recent = new RecentEvents(options.recentEvents ?? 5000);
+    this.store = new Store(initialState(this.session.getItem(OPEN_THREAD_KEY), newUuid()), reduce);
+    this.connection = new Connection(
+      {
+        discoveryUrl: options.discoveryUrl ?? new URL("/api/ws-config", globalThis.location.href).href,
+        fetch: options.fetch ?? globalThis.fetch.bind(globalThis),
+        localStorage: options.localStorage ?? browserStorage("localStorage"),
+        tokenProvider: options.tokenProvider,
+        createManager: options.createManager ?? socketIoManager,
+        timers,
+      },
+      {
+        status: (status, error) => this.dispatch({ type: "connection", status, error }),
+        linked: (link) => this.attach(link),
+        disconnected: () => {
+          this.ready = false;
+        },
+        resumePosition: () => this.resume.position(),
+      },
+    );
+    this.sender = new Sender({
+      readyLink: () => (this.ready ? this.connection.current : null),
+      state: () => this.getSnapshot(),
+      dispatch: (action) => this.dispatch(action),
+      timers,
+    });
+    this.lifecycle = new RefCount(
+      () => this.connection.start(),
+      () => this.shutdown(),
+      options.idleStopMs ?? 1000,
+      timers,
+    );
+  }
+
+  readonly getSnapshot = (): ChatState => this.store.getSnapshot();
+
+  /** Subscribing also holds the connection open until the returned function is called. */
+  readonly subscribe = (listener: Listener): (() => void) => {
+    const unsubscribe = this.store.subscribe(listener);
+    const release = this.lifecycle.acquire();
+    return () => {
+      unsubscribe();
+      release();
+    };
+  };
+
+  /** Holds the connection open without listening. */
+  retain(): () => void {
+    return this.lifecycle.acquire();
+  }
+
+  get running(): boolean {
+    return this.lifecycle.active;
+  }
+
+  /**
+   * Queues a message for the open thread (or a new one) and returns its client_msg_id. It is
+   * sent once connected and retried with the same id, so it is never lost nor sent twice.
+   */
+  send(text: string, source: "typed" | "example" = "typed"): string | null {
+    const body = text.trim();
+    const state = this.getSnapshot();
+    if (!body) return null;
+    if (state.maxMessageChars !== null && body.length > state.maxMessageChars) {
+      this.notify("error", `That message is ${body.length} characters; the limit is ${state.maxMessageChars}.`);
+      return null;
+    }
+    const clientMsgId = newUuid();
+    this.dispatch({
+      type: "queue",
+      item: {
+        clientMsgId,
+        threadId: state.openThreadId,
+        draftId: state.draftId,
+        text: body,
+        source,
+        createdAt: new Date().toISOString(),
+        delivery: "queued",
+        error: null,
+      },
+    });
+    void this.sender.pump();
+    return clientMsgId;
+  }
+
+  /** Sends a refused message again, under the same client_msg_id. */
+  retry(clientMsgId: string): void {
+    this.dispatch({ type: "delivery", clientMsgId, delivery: "queued" });
+    void this.sender.pump();
+  }
+
+  async stopRun(runId: string): Promise<boolean> {
+    const chat = this.connection.current?.chat;
+    try {
+      if (!chat) throw new RequestError("not_connected", "Not connected");
+      return (await chat.call("chat:stop", { run_id: runId })).stopped;
+    } catch (error) {
+      this.notify("error", `Could not stop: ${messageOf(error)}`);
+      return false;
+    }
+  }
+
+  openThread(threadId: string | null): void {
+    const state = this.getSnapshot();
+    this.dispatch({ type: "open", threadId, draftId: threadId === null ? newUuid() : state.draftId });
+    if (this.ready) this.loadOpenThread();
+  }
+
+  newChat(): void {
+    this.openThread(null);
+  }
+
+  reconnect(): void {
+    this.connection.retryNow();
+  }
+
+  dismissNotice(id: string): void {
+    this.dispatch({ type: "dismiss", id });
+  }
+
+  private dispatch(action: Action): void {
+    const before = this.getSnapshot().openThreadId;
+    this.store.dispatch(action);
+    // The open thread also changes inside the reducer (a new chat gets its thread): keep it for reloads.
+    const after = this.getSnapshot().openThreadId;
+    if (after === before) return;
+    if (after === null) this.session.removeItem(OPEN_THREAD_KEY);
+    else this.session.setItem(OPEN_THREAD_KEY, after);
+  }
+
+  private notify(level: Notice["level"], text: string): void {
+    this.dispatch({ type: "notice", notice: { id: newUuid(), level, text } });
+  }
+
+  private attach(link: Link): void {
+    const { chat, system, config } = link;
+    this.dispatch({ type: "limits", maxMessageChars: config.limits.max_message_chars });
+    this.offLink = [
+      chat.on("chat:ready", (ready) => this.onReady(ready)),
+      chat.on("chat:error", (e) => this.notify("error", `${e.event}: ${e.message}`)),
+      system.on("system:hello", (hello) => this.dispatch({ type: "hello", hello })),
+      system.on("system:notice", (notice) => this.notify(notice.level, notice.text)),
+      system.on("system:error", (e) => this.notify("error", `${e.event}: ${e.message}`)),
+      system.on("system:shutdown", () => this.notify("info", "The server is restarting; reconnecting…")),
+      system.on("system:token_expiring", () => void this.refreshToken(link)),
+      ...USER_STREAM_EVENTS.map((name) =>
+        chat.on(name, (payload) => this.onStreamEvent({ name, payload } as StreamEvent)),
+      ),
+    ];
+  }
+
+  private onStreamEvent(event: StreamEvent): void {
+    const verdict = this.resume.accept(event.payload.seq);
+    if (verdict === "duplicate") return;
+    this.recent.push(event);
+    this.dispatch({ type: "event", event });
+    // The server never skips a seq; if one is missing anyway, reload rather than show a hole.
+    if (verdict === "gap" && this.ready) void this.resync(true);
+  }
+
+  private onReady(ready: ChatReady): void {
+    const recovered = ready.recovery === "recovered";
+    this.resume.ready(ready);
+    // A new epoch numbers from 1 again: old events mean nothing next to new ones.
+    if (ready.recovery === "reset") this.recent.clear();
+    this.ready = true;
+    this.connection.markConnected();
+    this.dispatch({ type: "ready", ready });
+    if (!this.synced || !recovered) void this.resync(this.synced && !recovered);
+    // A thread opened while offline (or whose load the drop interrupted) loads now.
+    else this.loadOpenThread();
+    this.sender.connected();
+  }
+
+  /** Threads, the open thread's history and (once) the examples; after a reset, from scratch. */
+  private async resync(dropLoaded: boolean): Promise<void> {
+    const generation = ++this.syncGeneration;
+    if (dropLoaded) this.dispatch({ type: "reset" });
+    const open = this.getSnapshot().openThreadId;
+    const results = await Promise.all([
+      this.loadThreads(generation),
+      open ? this.loadHistory(open) : Promise.resolve(true),
+      this.examplesLoaded ? Promise.resolve(true) : this.loadExamples(),
+    ]);
+    if (generation === this.syncGeneration && results.every(Boolean)) this.synced = true;
+  }
+
+  private async loadThreads(generation: number): Promise<boolean> {
+    const chat = this.connection.current?.chat;
+    try {
+      if (!chat) return false;
+      const { threads } = await chat.call("chat:threads", {});
+      if (generation === this.syncGeneration) this.dispatch({ type: "threads", threads });
+      return true;
+    } catch (error) {
+      this.reportLoadError("threads", error);
+      return false;
+    }
+  }
+
+  private loadOpenThread(): void {
+    const state = this.getSnapshot();
+    const open = state.openThreadId;
+    if (open !== null && !state.messages[open] && !state.loadingHistory[open]) void this.loadHistory(open);
+  }
+
+  private async loadHistory(threadId: string): Promise<boolean> {
+    const chat = this.connection.current?.chat;
+    if (!chat) return false;
+    const request = ++this.historyRequests;
+    this.latestHistory.set(threadId, request);
+    this.dispatch({ type: "history_loading", threadId });
+    try {
+      const { messages } = await chat.call("chat:history", { thread_id: threadId, limit: this.historyLimit });
+      // A newer load of the same thread (after a reset, say) owns the result.
+      if (this.latestHistory.get(threadId) !== request) return true;
+      this.dispatch({ type: "history", threadId, messages, received: this.recent.all() });
+      return true;
+    } catch (error) {
+      if (this.latestHistory.get(threadId) !== request) return true;
+      if (error instanceof RequestError && error.code === "not_found") {
+        this.dispatch({ type: "thread_missing", threadId });
+        return true;
+      }
+      this.dispatch({ type: "history_failed", threadId });
+      this.reportLoadError("history", error);
+      return false;
+    }
+  }
+
+  private async loadExamples(): Promise<boolean> {
+    const chat = this.connection.current?.chat;
+    try {
+      if (!chat) return false;
+      const { examples } = await chat.call("chat:examples", {});
+      this.examplesLoaded = true;
+      this.dispatch({ type: "examples", examples });
+      return true;
+    } catch (error) {
+      this.reportLoadError("examples", error);
+      return false;
+    }
+  }
+
+  private reportLoadError(what: string, error: unknown): void {
+    // Losing the connection mid-load is not news: the next chat:ready loads again.
+    if (error instanceof RequestError && (error.code === "not_connected" || !this.ready)) return;
+    this.notify("error", `Could not load ${what}: ${messageOf(error)}`);
+  }
+
+  private async refreshToken(link: Link): Promise<void> {
+    try {
+      const token = await link.tokens();
+      await link.system.call("system:auth_refresh", { token });
+    } catch (error) {
+      this.notify("warning", `Could not refresh the session token: ${messageOf(error)}`);
+    }
+  }
+
+  private shutdown(): void {
+    for (const off of this.offLink.splice(0)) off();
+    this.connection.stop();
+    this.ready = false;
+    this.synced = false;
+    this.dispatch({ type: "connection", status: "connecting", error: null });
+  }
+}
+
+export function createChatClient(options?: ChatClientOptions): ChatClient {
+  return new ChatClient(options);
+}

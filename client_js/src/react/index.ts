@@ -1,0 +1,2 @@
+export { ChatClientContext, useChatClient } from "./context";
+export { useChat, useChatSelector, useChatState } from "./useChat";

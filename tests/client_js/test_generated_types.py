@@ -1,0 +1,51 @@
+"""The committed client protocol types match what the Pydantic models generate today."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from schemas.json_schema import build_event_schema
+
+CLIENT_DIR = Path(__file__).resolve().parents[2] / "client_js"
+GENERATED = CLIENT_DIR / "src" / "generated"
+STALE = "client_js/src/generated is stale: run `make types` and commit the result"
+
+
+def require_generator() -> str:
+    node = shutil.which("node")
+    installed = (CLIENT_DIR / "node_modules" / "json-schema-to-typescript").is_dir()
+    if node and installed:
+        return node
+    reason = "node or client_js/node_modules missing (run `make client`, which installs them)"
+    if os.environ.get("CI") == "true":
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+def test_schema_json_is_current() -> None:
+    # `python -m schemas.export` prints exactly this (print adds the newline).
+    fresh = json.dumps(build_event_schema(), indent=2, sort_keys=True) + "\n"
+    committed = (GENERATED / "ws-schema.json").read_text()
+    assert committed == fresh, STALE
+
+
+def test_protocol_ts_is_current(tmp_path: Path) -> None:
+    node = require_generator()
+    schema = tmp_path / "ws-schema.json"
+    schema.write_text(json.dumps(build_event_schema(), indent=2, sort_keys=True) + "\n")
+    out = tmp_path / "protocol.ts"
+    done = subprocess.run(
+        [node, str(CLIENT_DIR / "scripts" / "gen-types.mjs"), str(schema), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert (GENERATED / "protocol.ts").read_text() == out.read_text(), STALE
