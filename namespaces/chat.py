@@ -50,6 +50,10 @@ class ChatNamespace(EventNamespace):
         state = await self.connection(sid)
         await self.ctx.emitter.attach(sid, state.principal.id, session.get(_RESUME_KEY))
 
+    async def on_closed(self, sid: str, state: ConnectionState | None, reason: str) -> None:
+        if state is not None:
+            self.ctx.emitter.detach(sid, state.principal.id)
+
     async def send(self, sid: str, payload: ChatSend) -> SendResult:
         state = await self.connection(sid)
         return await self.chat.send(state.principal.id, payload)

@@ -3,12 +3,14 @@
 set -euo pipefail
 
 # command -> Debian package: Node for the client build and contract tests, Chromium for the
-# browser tests, redis-server for scale-out tests.
-declare -A NEEDED=([node]=nodejs [npm]=npm [chromium]=chromium [redis-server]=redis-server)
+# browser tests, redis-server for scale-out tests, PostgreSQL for the chat store tests. Debian
+# keeps the PostgreSQL server binaries off PATH, so that entry is a file pattern instead.
+declare -A NEEDED=([node]=nodejs [npm]=npm [chromium]=chromium [redis-server]=redis-server
+  ["/usr/lib/postgresql/*/bin/postgres"]=postgresql)
 
 missing=()
 for cmd in "${!NEEDED[@]}"; do
-  command -v "$cmd" >/dev/null 2>&1 || missing+=("${NEEDED[$cmd]}")
+  command -v "$cmd" >/dev/null 2>&1 || compgen -G "$cmd" >/dev/null || missing+=("${NEEDED[$cmd]}")
 done
 [ ${#missing[@]} -eq 0 ] && exit 0
 

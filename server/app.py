@@ -19,6 +19,7 @@ from server.app_keys import (
     CONTEXT,
     DEV_TOKENS,
     READINESS,
+    REPLAY,
     RUNS,
     SETTINGS,
     SIO,
@@ -27,6 +28,7 @@ from server.app_keys import (
 from server.auth.dev_tokens import DevTokenIssuer, dev_signing_secret
 from server.auth.verifier import TokenVerifier
 from server.chat_service import ChatService
+from server.cluster import setup as cluster
 from server.context import ServerContext
 from server.discovery import SOCKETIO_PATH, build_ws_config
 from server.emitter import Emitter
@@ -35,8 +37,7 @@ from server.readiness import Readiness
 from server.runs import RunRegistry
 from server.settings import Settings
 from server.sio_server import NetraServer
-from server.stores.chat_sqlite import SqliteChatStore
-from server.stores.replay_memory import MemoryReplayStore
+from server.stores.factory import chat_store_from_url
 from server.token_watch import TokenWatch
 
 SHUTDOWN_RECONNECT_AFTER_MS = 1000
@@ -49,6 +50,7 @@ def create_app(settings: Settings) -> web.Application:
     app[WS_CONFIG] = build_ws_config(settings, replay_enabled=True)
 
     signing_secret = dev_signing_secret(settings) if settings.auth_mode == "dev" else None
+    manager = cluster.client_manager(settings)
     sio = NetraServer(
         async_mode="aiohttp",
         # None: only same-origin pages (and non-browser clients, which send no Origin).
@@ -57,11 +59,16 @@ def create_app(settings: Settings) -> web.Application:
         ping_interval=settings.ping_interval_s,
         ping_timeout=settings.ping_timeout_s,
         max_http_buffer_size=settings.max_payload_bytes,
+        client_manager=manager,
         logger=False,
         engineio_logger=False,
     )
-    replay = MemoryReplayStore(settings.replay_max_events, settings.replay_ttl_s)
-    emitter = Emitter(sio, replay)
+    replay = cluster.replay_store(settings)
+    emitter = Emitter(sio, replay, store_delivers=manager is not None)
+    if manager is not None:
+        manager.stream_handler = emitter.deliver_published
+        manager.on_resubscribed = emitter.catch_up_all
+    app[REPLAY] = replay
     ctx = ServerContext(
         settings=settings,
         verifier=TokenVerifier(settings, signing_secret),
@@ -70,7 +77,7 @@ def create_app(settings: Settings) -> web.Application:
             sio, emitter, settings.token_expiry_warning_s, settings.token_expiry_grace_s
         ),
     )
-    store = SqliteChatStore(settings.database_url)
+    store = chat_store_from_url(settings.database_url)
     runs = RunRegistry()
     runner = AgentRunner(
         build_chat_model(settings),
@@ -93,11 +100,23 @@ def create_app(settings: Settings) -> web.Application:
         dev_login.add_routes(app)
     web_client.add_routes(app, Path(settings.client_dist))
 
+    app.cleanup_ctx.append(_replay_store)
     app.cleanup_ctx.append(_chat_store)
     app.cleanup_ctx.append(_runs)
     app.cleanup_ctx.append(_announce)
     app.on_shutdown.append(_tell_clients_shutdown)
     return app
+
+
+async def _replay_store(app: web.Application) -> AsyncIterator[None]:
+    replay = app[REPLAY]
+    await replay.open()
+    if app[SETTINGS].redis_url:
+        app[READINESS].register("redis", lambda: cluster.check_redis(replay))
+    yield
+    app[READINESS].unregister("redis")
+    await app[CONTEXT].emitter.close()
+    await replay.close()
 
 
 async def _chat_store(app: web.Application) -> AsyncIterator[None]:

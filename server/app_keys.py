@@ -12,6 +12,7 @@ from server.runs import RunRegistry
 from server.settings import Settings
 from server.sio_server import NetraServer
 from server.stores.chat_store import ChatStore
+from server.stores.replay_store import ReplayStore
 
 SETTINGS = web.AppKey("settings", Settings)
 CONTEXT = web.AppKey("context", ServerContext)
@@ -21,3 +22,4 @@ WS_CONFIG = web.AppKey("ws_config", WsConfig)
 SIO = web.AppKey("sio", NetraServer)
 CHAT_STORE = web.AppKey("chat_store", ChatStore)
 RUNS = web.AppKey("runs", RunRegistry)
+REPLAY = web.AppKey("replay", ReplayStore)

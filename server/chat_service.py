@@ -222,6 +222,9 @@ class ChatService:
                 )
         try:
             await self._emitter.to_user(run.user_id, outcome)
+        except Exception:
+            # The outcome is stored; clients that missed it see it in history after a reset.
+            log.exception("sending the outcome failed run_id={}", run.run_id)
         finally:
             self._runs.done(run.run_id)
         log.info("run ended run_id={} outcome={}", run.run_id, type(outcome).__name__)

@@ -49,7 +49,7 @@ class MemoryReplayStore:
         stream = self._streams.setdefault(user_id, _UserStream())
         stream.head_seq += 1
         data = {"seq": stream.head_seq, "ts": rfc3339(ts), **body}
-        event = StoredEvent(seq=stream.head_seq, name=name, data=data)
+        event = StoredEvent(seq=stream.head_seq, name=name, data=data, epoch=self.epoch)
         stream.events.append((self._clock(), event))
         self._trim(stream)
         return event

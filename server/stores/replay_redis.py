@@ -5,7 +5,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from redis.asyncio import Redis
@@ -22,8 +22,9 @@ DEFAULT_HEAD_TTL_S = 30 * 24 * 3600.0
 # One script for every operation, so each one sees the epoch, the user's counter and the
 # stream at a single instant. KEYS: epoch hash, user's head hash, user's stream.
 # ARGV: op, epoch id to create if missing, now in ms ('' = Redis TIME), ttl ms, head ttl ms,
-# then append: max_events, name, ts as JSON, body JSON after its `{` (with a leading comma);
-# since: claimed epoch, last_seq.
+# then append: max_events, name, ts as JSON, body JSON after its `{` (with a leading comma),
+# and optionally channel, then the message around the payload: before it, between it and
+# the epoch, after the epoch; since: claimed epoch, last_seq.
 _SCRIPT = """
 local op = ARGV[1]
 redis.call('HSETNX', KEYS[1], 'id', ARGV[2])
@@ -54,6 +55,10 @@ if op == 'append' then
     'n', ARGV[7], 't', now, 'd', data)
   redis.call('HSET', KEYS[2], 'seq', seq)
   redis.call('PEXPIRE', KEYS[3], ARGV[4])
+  if ARGV[10] then
+    -- Announced in the same script: every node hears a user's events in seq order.
+    redis.call('PUBLISH', ARGV[10], ARGV[11] .. data .. ARGV[12] .. epoch .. ARGV[13])
+  end
   return {epoch, seq}
 end
 if op == 'position' then
@@ -89,6 +94,16 @@ return out
 """
 
 
+class Announcer(Protocol):
+    """Where and how appended events are published, atomically with the append."""
+
+    channel: str
+
+    def envelope(self, user_id: str, name: str) -> tuple[bytes, bytes, bytes]:
+        """The message's bytes before the payload, between it and the epoch, after that."""
+        ...
+
+
 def _text(value: Any) -> str:
     return value.decode() if isinstance(value, bytes) else str(value)
 
@@ -115,6 +130,9 @@ class RedisReplayStore:
     append; `since` also refuses any needed entry older than `ttl_s`, by Redis TIME unless
     a clock is given. All keys are read in one script, so this needs one Redis, not Cluster.
     A client passed in should speak RESP2 (see `from_url`).
+
+    With an `announcer`, each append is also published by the same script, so every
+    subscriber hears each user's events in seq order, whichever node appended them.
     """
 
     def __init__(
@@ -127,6 +145,7 @@ class RedisReplayStore:
         head_ttl_s: float = DEFAULT_HEAD_TTL_S,
         clock: Callable[[], float] | None = None,
         owns_client: bool = False,
+        announcer: Announcer | None = None,
     ) -> None:
         self._client = client
         self._max_events = max_events
@@ -136,6 +155,7 @@ class RedisReplayStore:
         self._prefix = prefix
         self._clock = clock
         self._owns_client = owns_client
+        self._announcer = announcer
         self._script = client.register_script(_SCRIPT)
 
     @classmethod
@@ -174,11 +194,21 @@ class RedisReplayStore:
         body_json = orjson.dumps(body)
         # The script writes `{"seq":N,"ts":...` and then the body's members.
         rest = b"}" if body_json == b"{}" else b"," + body_json[1:]
+        announce: tuple[str | bytes, ...] = ()
+        if self._announcer is not None:
+            announce = (self._announcer.channel, *self._announcer.envelope(user_id, name))
         result = await self._run(
-            "append", user_id, str(self._max_events), name, orjson.dumps(stamped_ts), rest
+            "append",
+            user_id,
+            str(self._max_events),
+            name,
+            orjson.dumps(stamped_ts),
+            rest,
+            *announce,
         )
         seq = int(result[1])
-        return StoredEvent(seq=seq, name=name, data={"seq": seq, "ts": stamped_ts, **body})
+        data = {"seq": seq, "ts": stamped_ts, **body}
+        return StoredEvent(seq=seq, name=name, data=data, epoch=_text(result[0]))
 
     async def position(self, user_id: str) -> Position:
         result = await self._run("position", user_id)
@@ -191,7 +221,12 @@ class RedisReplayStore:
             return Replay(position=position, events=None)
         pairs = result[3:]
         events = [
-            StoredEvent(seq=last_seq + 1 + i, name=_text(name), data=orjson.loads(data))
+            StoredEvent(
+                seq=last_seq + 1 + i,
+                name=_text(name),
+                data=orjson.loads(data),
+                epoch=position.epoch,
+            )
             for i, (name, data) in enumerate(zip(pairs[::2], pairs[1::2], strict=True))
         ]
         return Replay(position=position, events=events)

@@ -13,6 +13,8 @@ class StoredEvent:
     name: str
     # The wire payload exactly as first emitted, `seq` and `ts` included.
     data: dict[str, Any]
+    # The history the seq belongs to (see ReplayStore.epoch).
+    epoch: str
 
 
 @dataclass(frozen=True, slots=True)

@@ -54,7 +54,7 @@ async def test_user_events_are_numbered_kept_and_counted() -> None:
     seqs = [await emitter.to_user("alice", AgentDelta(run_id="r", text=str(i))) for i in range(3)]
     assert seqs == [1, 2, 3]
     assert [data["seq"] for _, data, _ in sent] == [1, 2, 3]
-    assert all(kw == {"room": "user:alice", "namespace": "/chat"} for _, _, kw in sent)
+    assert all(kw["room"] == "user:alice" and kw["namespace"] == "/chat" for _, _, kw in sent)
     kept = await replay.since("alice", replay.epoch, 0)
     assert kept.events is not None
     # What is replayed is the very payload first sent, not a re-serialisation of it.

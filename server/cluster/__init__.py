@@ -1,0 +1,1 @@
+"""Scale-out on Redis: delivery across nodes, run control, node liveness."""

@@ -1,0 +1,32 @@
+"""What WS_REDIS_URL switches on: the Redis client manager and the shared replay store."""
+
+from __future__ import annotations
+
+from server.cluster.delivery import ClusterManager, StreamAnnouncer
+from server.settings import Settings
+from server.stores.replay_memory import MemoryReplayStore
+from server.stores.replay_redis import RedisReplayStore
+from server.stores.replay_store import ReplayStore
+
+CHANNEL = "netra-ws"
+
+
+def client_manager(settings: Settings) -> ClusterManager | None:
+    return ClusterManager(settings.redis_url, CHANNEL) if settings.redis_url else None
+
+
+def replay_store(settings: Settings) -> ReplayStore:
+    if settings.redis_url:
+        return RedisReplayStore.from_url(
+            settings.redis_url,
+            settings.replay_max_events,
+            settings.replay_ttl_s,
+            announcer=StreamAnnouncer(CHANNEL),
+        )
+    return MemoryReplayStore(settings.replay_max_events, settings.replay_ttl_s)
+
+
+async def check_redis(store: ReplayStore) -> None:
+    """Readiness: raises when the shared store does not answer."""
+    if isinstance(store, RedisReplayStore) and not await store.ping():
+        raise ConnectionError("Redis does not answer")
