@@ -60,7 +60,7 @@ class ChatNamespace(EventNamespace):
 
     async def stop(self, sid: str, payload: ChatStop) -> StopResult:
         state = await self.connection(sid)
-        return StopResult(stopped=self.chat.stop(state.principal.id, payload.run_id))
+        return StopResult(stopped=await self.chat.stop(state.principal.id, payload.run_id))
 
     async def threads(self, sid: str, payload: ChatThreads) -> ThreadsResult:
         state = await self.connection(sid)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -18,8 +19,10 @@ from server.app_keys import (
     CHAT_STORE,
     CONTEXT,
     DEV_TOKENS,
+    ORPHANS,
     READINESS,
     REPLAY,
+    RUN_CONTROL,
     RUNS,
     SETTINGS,
     SIO,
@@ -29,6 +32,7 @@ from server.auth.dev_tokens import DevTokenIssuer, dev_signing_secret
 from server.auth.verifier import TokenVerifier
 from server.chat_service import ChatService
 from server.cluster import setup as cluster
+from server.cluster.orphans import OrphanReaper
 from server.context import ServerContext
 from server.discovery import SOCKETIO_PATH, build_ws_config
 from server.emitter import Emitter
@@ -84,7 +88,11 @@ def create_app(settings: Settings) -> web.Application:
         [calculator_tool],
         CoalescePolicy(settings.delta_flush_ms / 1000, settings.delta_flush_chars),
     )
-    chat = ChatService(store, ctx.emitter, runner, runs, settings.max_message_chars)
+    control = cluster.run_control(settings, runs)
+    chat = ChatService(store, ctx.emitter, runner, runs, settings.max_message_chars, control)
+    if control is not None:
+        app[ORPHANS] = OrphanReaper(store, emitter, control, runs, settings.run_owner_ttl_s)
+        app[RUN_CONTROL] = control
     app[CONTEXT] = ctx
     app[SIO] = sio
     app[CHAT_STORE] = store
@@ -122,9 +130,12 @@ async def _replay_store(app: web.Application) -> AsyncIterator[None]:
 async def _chat_store(app: web.Application) -> AsyncIterator[None]:
     store = app[CHAT_STORE]
     await store.open()
-    interrupted = await store.fail_interrupted_runs()
-    if interrupted:
-        logger.warning("{} answers were cut off by the last stop; marked failed", interrupted)
+    if not app[SETTINGS].redis_url:
+        # Alone, any answer still "streaming" was cut off by this node's last stop. In a
+        # cluster it may be another node's live run: the orphan reaper decides there.
+        interrupted = await store.fail_interrupted_runs()
+        if interrupted:
+            logger.warning("{} answers were cut off by the last stop; marked failed", interrupted)
     app[READINESS].register("database", store.ping)
     yield
     app[READINESS].unregister("database")
@@ -132,9 +143,19 @@ async def _chat_store(app: web.Application) -> AsyncIterator[None]:
 
 
 async def _runs(app: web.Application) -> AsyncIterator[None]:
+    control = app.get(RUN_CONTROL)
+    reaper: asyncio.Task[None] | None = None
+    if control is not None:
+        await control.open()
+        reaper = asyncio.create_task(app[ORPHANS].run_forever(), name="orphan-reaper")
     yield
+    if reaper is not None:
+        reaper.cancel()
+        await asyncio.gather(reaper, return_exceptions=True)
     # Runs still going are stopped and stored as such before the store closes.
     await app[RUNS].stop_all()
+    if control is not None:
+        await control.close()
     await app[CONTEXT].token_watch.close()
 
 

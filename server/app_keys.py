@@ -6,6 +6,8 @@ from aiohttp import web
 
 from schemas.discovery import WsConfig
 from server.auth.dev_tokens import DevTokenIssuer
+from server.cluster.orphans import OrphanReaper
+from server.cluster.run_control import RunControl
 from server.context import ServerContext
 from server.readiness import Readiness
 from server.runs import RunRegistry
@@ -23,3 +25,5 @@ SIO = web.AppKey("sio", NetraServer)
 CHAT_STORE = web.AppKey("chat_store", ChatStore)
 RUNS = web.AppKey("runs", RunRegistry)
 REPLAY = web.AppKey("replay", ReplayStore)
+RUN_CONTROL = web.AppKey("run_control", RunControl)
+ORPHANS = web.AppKey("orphans", OrphanReaper)

@@ -25,6 +25,7 @@ from schemas.chat import (
     UserStreamPayload,
 )
 from server.agent.runner import AgentRunner, RunFailure
+from server.cluster.run_control import RunControl
 from server.emitter import Emitter
 from server.errors import AppError
 from server.runs import ActiveRun, RunRegistry, UnknownRun
@@ -47,12 +48,14 @@ class ChatService:
         runner: AgentRunner,
         runs: RunRegistry,
         max_message_chars: int,
+        control: RunControl | None = None,
     ) -> None:
         self._store = store
         self._emitter = emitter
         self._runner = runner
         self._runs = runs
         self._max_message_chars = max_message_chars
+        self._control = control
 
     async def send(self, user_id: str, payload: ChatSend) -> SendResult:
         if len(payload.text) > self._max_message_chars:
@@ -98,6 +101,9 @@ class ChatService:
             thread_id=sent.thread.id,
             message_id=_new_id(),
         )
+        if self._control is not None:
+            # Owned before the answer exists, so no node takes it for a dead node's run.
+            await self._control.claim(run.run_id, user_id)
         await self._store.start_assistant_message(
             user_id=user_id,
             thread_id=run.thread_id,
@@ -119,11 +125,16 @@ class ChatService:
         run.task = asyncio.create_task(self._run(run, conversation), name=f"run-{run.run_id}")
         return result
 
-    def stop(self, user_id: str, run_id: str) -> bool:
+    async def stop(self, user_id: str, run_id: str) -> bool:
         try:
             return self._runs.stop(user_id, run_id)
         except UnknownRun:
-            raise AppError(ErrorCode.NOT_FOUND, "No such run") from None
+            stopped = None
+            if self._control is not None:
+                stopped = await self._control.stop(user_id, run_id)
+        if stopped is None:
+            raise AppError(ErrorCode.NOT_FOUND, "No such run")
+        return stopped
 
     async def threads(self, user_id: str) -> list[ThreadView]:
         threads = await self._store.list_threads(user_id)
@@ -227,6 +238,8 @@ class ChatService:
             log.exception("sending the outcome failed run_id={}", run.run_id)
         finally:
             self._runs.done(run.run_id)
+            if self._control is not None:
+                await self._control.release(run.run_id)
         log.info("run ended run_id={} outcome={}", run.run_id, type(outcome).__name__)
 
     async def _finish(

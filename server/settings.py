@@ -68,6 +68,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./data/netra.db"
     replay_max_events: int = Field(default=10_000, ge=1)
     replay_ttl_s: int = Field(default=3600, ge=1)
+    run_heartbeat_s: float = Field(default=5.0, gt=0)
+    run_owner_ttl_s: float = Field(default=15.0, gt=0)
 
     # Agent
     agent_model: str = "demo"

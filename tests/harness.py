@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import uuid
 from collections import defaultdict
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -181,3 +182,17 @@ def stream_seqs(recorder: Recorder) -> list[int]:
 
 def deltas_text(recorder: Recorder, run_id: str) -> str:
     return "".join(d["text"] for n, d in run_events(recorder, run_id) if n == "agent:delta")
+
+
+async def send_chat(client: socketio.AsyncClient, text: str, **extra: Any) -> dict[str, Any]:
+    """Sends a chat message and returns the ack's data, asserting it was accepted."""
+    payload = {"client_msg_id": str(uuid.uuid4()), "text": text, **extra}
+    ack: dict[str, Any] = await client.call("chat:send", payload, namespace="/chat")
+    assert ack["ok"] is True, ack
+    data: dict[str, Any] = ack["data"]
+    return data
+
+
+def counted(n: int) -> str:
+    """What the demo model answers to `count to n`."""
+    return " ".join(str(i) for i in range(1, n + 1))

@@ -87,8 +87,9 @@ class PostgresServer:
         self._bindir = bindir
         self._run_as = _run_as()
         # Short and outside pytest's tmp tree: the socket path has a ~100 byte limit, and
-        # /tmp/pytest-of-root is closed to the unprivileged user.
-        self.root = Path(tempfile.mkdtemp(prefix="netra-pg-"))
+        # /tmp/pytest-of-root (like a private $TMPDIR) is closed to the unprivileged user.
+        parent = "/tmp" if self._run_as else None
+        self.root = Path(tempfile.mkdtemp(prefix="netra-pg-", dir=parent))
         if self._run_as:
             os.chown(self.root, self._run_as["user"], self._run_as["group"])
         self.port = _free_port()
@@ -205,8 +206,9 @@ async def running_postgres() -> AsyncIterator[PostgresServer]:
         await asyncio.to_thread(server.remove)
 
 
-@pytest.fixture(scope="module")
-def postgres_server() -> Iterator[PostgresServer]:
+# Registered under their `name`, so test modules import them without shadowing warnings.
+@pytest.fixture(name="postgres_server", scope="module")
+def fixture_postgres_server() -> Iterator[PostgresServer]:
     """One server per test module; tests isolate themselves with `postgres_url`."""
     server = _started(require_postgres_bindir())
     try:
@@ -215,8 +217,8 @@ def postgres_server() -> Iterator[PostgresServer]:
         server.remove()
 
 
-@pytest.fixture
-async def postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
+@pytest.fixture(name="postgres_url")
+async def fixture_postgres_url(postgres_server: PostgresServer) -> AsyncIterator[str]:
     """URL of a fresh, empty database, dropped after the test."""
     url = await postgres_server.create_database()
     try:

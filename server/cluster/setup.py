@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from server.cluster.delivery import ClusterManager, StreamAnnouncer
+from server.cluster.run_control import RunControl
+from server.runs import RunRegistry, UnknownRun
 from server.settings import Settings
 from server.stores.replay_memory import MemoryReplayStore
 from server.stores.replay_redis import RedisReplayStore
@@ -24,6 +26,21 @@ def replay_store(settings: Settings) -> ReplayStore:
             announcer=StreamAnnouncer(CHANNEL),
         )
     return MemoryReplayStore(settings.replay_max_events, settings.replay_ttl_s)
+
+
+def run_control(settings: Settings, runs: RunRegistry) -> RunControl | None:
+    if not settings.redis_url:
+        return None
+    control = RunControl(settings.redis_url, settings.run_heartbeat_s, settings.run_owner_ttl_s)
+
+    def stop_local(user_id: str, run_id: str) -> bool:
+        try:
+            return runs.stop(user_id, run_id)
+        except UnknownRun:
+            return False
+
+    control.stop_local = stop_local
+    return control
 
 
 async def check_redis(store: ReplayStore) -> None:

@@ -6,6 +6,7 @@ import asyncio
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from datetime import UTC, datetime
 from typing import Any, Final
 
 import asyncpg
@@ -74,9 +75,9 @@ def check_postgres_url(url: str) -> None:
     scheme, sep, rest = url.partition("://")
     if not sep or scheme.lower() not in POSTGRES_SCHEMES or not rest:
         # Only the scheme is echoed: the URL may carry a password.
+        expected = "expected postgresql://user:password@host:port/database"
         raise ValueError(
-            f"unsupported database URL (scheme {url.partition(':')[0][:20]!r}); expected "
-            "postgresql://user:password@host:port/database"
+            f"unsupported database URL (scheme {url.split(':')[0][:20]!r}); {expected}"
         )
 
 
@@ -227,6 +228,16 @@ class PostgresChatStore:
                 rows = await conn.fetch(sql, thread_id, limit, at, seq)
         return [_message(row) for row in reversed(rows)]
 
+    async def list_streaming(
+        self, started_before: datetime, limit: int = 100
+    ) -> list[MessageRecord]:
+        _check_limit(limit)
+        sql = "SELECT * FROM messages WHERE role = 'assistant' AND status = 'streaming'"
+        sql += " AND created_at < $1 ORDER BY created_at, seq LIMIT $2"
+        async with self._reading() as conn:
+            rows = await conn.fetch(sql, started_before.astimezone(UTC), limit)
+        return [_message(row) for row in rows]
+
     async def fail_interrupted_runs(self) -> int:
         """Mark every assistant message and run still "streaming" as "failed".
 
@@ -287,9 +298,8 @@ async def _migrate(conn: Any) -> None:
 
 
 async def _owned_thread(conn: Any, user_id: str, thread_id: str) -> ThreadRecord:
-    row = await conn.fetchrow(
-        "SELECT * FROM threads WHERE id = $1 AND user_id = $2", thread_id, user_id
-    )
+    sql = "SELECT * FROM threads WHERE id = $1 AND user_id = $2"
+    row = await conn.fetchrow(sql, thread_id, user_id)
     if row is None:
         raise NotFoundError(f"thread {thread_id!r} not found")
     return _thread(row)
@@ -317,4 +327,5 @@ def _thread(row: Any) -> ThreadRecord:
 
 
 def _message(row: Any) -> MessageRecord:
+    # `seq` only orders rows; the records do not carry it.
     return MessageRecord.model_validate({k: v for k, v in row.items() if k != "seq"})

@@ -224,6 +224,18 @@ class SqliteChatStore:
                 rows = await _all(db, sql + _NEWEST_MESSAGES, (thread_id, at, at, seq, limit))
         return [_message(row) for row in reversed(rows)]
 
+    async def list_streaming(
+        self, started_before: datetime, limit: int = 100
+    ) -> list[MessageRecord]:
+        _check_limit(limit)
+        sql = (
+            "SELECT * FROM messages WHERE role = 'assistant' AND status = 'streaming'"
+            " AND created_at < ? ORDER BY created_at, seq LIMIT ?"
+        )
+        async with self._reading() as db:
+            rows = await _all(db, sql, (_iso(started_before), limit))
+        return [_message(row) for row in rows]
+
     async def fail_interrupted_runs(self) -> int:
         async with self._writing() as db:
             ts = self._now()
@@ -256,7 +268,7 @@ class SqliteChatStore:
         # clock resolution or on the wall clock stepping back.
         now = max(datetime.now(UTC), self._last_now + timedelta(microseconds=1))
         self._last_now = now
-        return now.isoformat(timespec="microseconds")
+        return _iso(now)
 
     @asynccontextmanager
     async def _reading(self) -> AsyncIterator[_Db]:
@@ -338,6 +350,11 @@ async def _find_sent(db: _Db, user_id: str, client_msg_id: str) -> SendRecord | 
         raise StoreError(f"user message {message.id!r} has no run")
     thread = await _owned_thread(db, user_id, message.thread_id)
     return SendRecord(thread=thread, message=message, run_id=message.run_id, duplicate=True)
+
+
+def _iso(moment: datetime) -> str:
+    # One fixed width in UTC, so stored times compare correctly as text.
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
 
 
 def _check_limit(limit: int) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from server.stores.chat_records import MessageRecord, MessageStatus, SendRecord, ThreadRecord
@@ -124,6 +125,13 @@ class ChatStore(Protocol):
         With `before`, only messages older than the message with that id are
         considered; an id not in this thread raises NotFoundError.
         """
+        ...
+
+    async def list_streaming(
+        self, started_before: datetime, limit: int = 100
+    ) -> list[MessageRecord]:
+        """Assistant messages still "streaming" that were started before the given time,
+        oldest first: in cluster mode, candidates for a run whose node died."""
         ...
 
     async def fail_interrupted_runs(self) -> int:

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from typing import Any
 
 from tests.cluster.conftest import NodeFactory
-from tests.harness import LiveServer, connect, deltas_text, stream_seqs, wait_run_end
+from tests.harness import (
+    LiveServer,
+    connect,
+    counted,
+    deltas_text,
+    send_chat,
+    stream_seqs,
+    wait_run_end,
+)
 from tests.redis_server import RedisServer
 
 NS = "/chat"
-
-
-def counted(n: int) -> str:
-    return " ".join(str(i) for i in range(1, n + 1))
-
-
-async def send(client: Any, text: str, **extra: Any) -> dict[str, Any]:
-    payload = {"client_msg_id": str(uuid.uuid4()), "text": text, **extra}
-    ack: dict[str, Any] = await client.call("chat:send", payload, namespace=NS)
-    assert ack["ok"] is True, ack
-    return ack["data"]  # type: ignore[no-any-return]
 
 
 async def test_tabs_on_two_nodes_see_one_stream(two_nodes: tuple[LiveServer, LiveServer]) -> None:
@@ -35,7 +31,7 @@ async def test_tabs_on_two_nodes_see_one_stream(two_nodes: tuple[LiveServer, Liv
         assert ready1["epoch"] == ready2["epoch"]
         sent = []
         for client in (tab1, tab2, tab1):  # answers started on either node
-            sent.append(await send(client, "calculate 6*7"))
+            sent.append(await send_chat(client, "calculate 6*7"))
         for data in sent:
             await wait_run_end(events1, data["run_id"])
             await wait_run_end(events2, data["run_id"])
@@ -53,7 +49,7 @@ async def test_dropped_from_one_node_resumes_on_the_other(make_node: NodeFactory
         token = await first.token("alice")
         client, events = await connect(first, [NS], {"token": token})
         [ready] = await events.wait_for(NS, "chat:ready")
-        data = await send(client, "count to 400")
+        data = await send_chat(client, "count to 400")
         await events.wait_for(NS, "agent:delta", count=3)
         await client.disconnect()
         last_seq = max(stream_seqs(events))
@@ -84,7 +80,7 @@ async def test_history_written_through_one_node_reads_on_the_other(
     writer, events = await connect(first, [NS], {"token": token})
     reader, _ = await connect(second, [NS], {"token": token})
     try:
-        data = await send(writer, "count to 3")
+        data = await send_chat(writer, "count to 3")
         await wait_run_end(events, data["run_id"])
         threads = await reader.call("chat:threads", {}, namespace=NS)
         assert [t["id"] for t in threads["data"]["threads"]] == [data["thread_id"]]
@@ -109,7 +105,7 @@ async def test_redis_restart_mid_stream_recovers_and_resume_says_reset(
         token = await node.token("alice")
         client, events = await connect(node, [NS], {"token": token})
         [ready] = await events.wait_for(NS, "chat:ready")
-        data = await send(client, "count to 600")
+        data = await send_chat(client, "count to 600")
         await events.wait_for(NS, "agent:delta", count=2)
         await redis_server.restart()
         await client.disconnect()
@@ -124,7 +120,7 @@ async def test_redis_restart_mid_stream_recovers_and_resume_says_reset(
             assert after["replayed"] == 0
             assert after["epoch"] != ready["epoch"]
             # The node serves again: a new answer streams through the restarted Redis.
-            fresh = await send(back, "count to 5")
+            fresh = await send_chat(back, "count to 5")
             name, done = await wait_run_end(back_events, fresh["run_id"], within_s=10)
             assert name == "agent:run_completed"
             assert done["message"]["text"] == counted(5)

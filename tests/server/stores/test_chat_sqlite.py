@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import closing
@@ -13,12 +14,18 @@ import pytest
 from server.stores import chat_sqlite
 from server.stores.chat_records import SendRecord
 from server.stores.chat_sqlite import SqliteChatStore, sqlite_path_from_url
+from server.stores.factory import chat_store_from_url
 from tests.server.stores.test_chat_store import send
 
 
 def _query(path: Path, sql: str) -> list[tuple[Any, ...]]:
     with closing(sqlite3.connect(path)) as conn:
         return conn.execute(sql).fetchall()
+
+
+def _counts(path: Path) -> list[int]:
+    tables = ("threads", "messages", "runs")
+    return [_query(path, f"SELECT COUNT(*) FROM {table}")[0][0] for table in tables]
 
 
 @pytest.fixture
@@ -34,6 +41,22 @@ async def store(db_path: Path) -> AsyncIterator[SqliteChatStore]:
         yield chat
     finally:
         await chat.close()
+
+
+async def test_concurrent_sends_across_connections_store_one_message(db_path: Path) -> None:
+    one, two = SqliteChatStore(f"sqlite:///{db_path}"), SqliteChatStore(f"sqlite:///{db_path}")
+    await one.open()
+    await two.open()
+    try:
+        sends = (send((one, two)[i % 2], "hi", key="same", run=f"run-{i}") for i in range(20))
+        results = await asyncio.gather(*sends)
+    finally:
+        await one.close()
+        await two.close()
+
+    assert sum(not r.duplicate for r in results) == 1
+    assert len({r.message.id for r in results}) == 1
+    assert _counts(db_path) == [1, 1, 1]
 
 
 async def test_unique_constraint_race_rolls_back_and_returns_winner(
@@ -54,8 +77,7 @@ async def test_unique_constraint_race_rolls_back_and_returns_winner(
 
     assert (calls, repeat.duplicate, repeat.message) == (2, True, first.message)
     assert _query(db_path, "SELECT id FROM runs") == [("run-1",)]
-    tables = ("threads", "messages", "runs")
-    assert [_query(db_path, f"SELECT COUNT(*) FROM {t}")[0][0] for t in tables] == [1, 1, 1]
+    assert _counts(db_path) == [1, 1, 1]
 
 
 async def test_database_file_uses_wal(store: SqliteChatStore, db_path: Path) -> None:
@@ -83,6 +105,9 @@ async def test_in_memory_database() -> None:
 )
 def test_sqlite_path_from_url(url: str, path: str) -> None:
     assert sqlite_path_from_url(url) == path
+    chat = chat_store_from_url(url)
+    assert isinstance(chat, SqliteChatStore)
+    assert chat.path == path
 
 
 @pytest.mark.parametrize(

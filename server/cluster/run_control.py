@@ -1,0 +1,140 @@
+"""Runs across nodes: who owns a run, stops that reach the owner, runs whose node died.
+
+A run's owner is a key that the owning node refreshes while the run lives. A stop asked of
+another node is published on the owner's channel. A node that dies stops refreshing; any
+node then finds its answers still "streaming" with no owner key and ends them as failed,
+one node per run (a claim key decides which).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import secrets
+from collections.abc import Callable, Iterable
+
+import orjson
+from loguru import logger
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
+
+PREFIX = "netra:run:"
+# A finished run's owner is remembered this long, so a late stop answers "not running".
+FINISHED_TTL_S = 3600
+
+StopLocal = Callable[[str, str], bool]
+
+
+class RunControl:
+    """Redis-backed run ownership for one node."""
+
+    def __init__(self, url: str, heartbeat_s: float, owner_ttl_s: float) -> None:
+        self.node_id = secrets.token_hex(6)
+        self._client = Redis.from_url(url, protocol=2)
+        self._heartbeat_s = heartbeat_s
+        self._owner_ttl_ms = max(1, round(owner_ttl_s * 1000))
+        self._owned: dict[str, str] = {}  # run_id -> user_id
+        self._tasks: list[asyncio.Task[None]] = []
+        self.stop_local: StopLocal | None = None
+
+    async def open(self) -> None:
+        self._tasks = [
+            asyncio.create_task(self._heartbeat(), name="run-heartbeat"),
+            asyncio.create_task(self._listen(), name="run-stop-listener"),
+        ]
+
+    async def close(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._client.aclose()
+
+    async def claim(self, run_id: str, user_id: str) -> None:
+        self._owned[run_id] = user_id
+        value = orjson.dumps({"node": self.node_id, "user": user_id})
+        await self._client.set(_owner_key(run_id), value, px=self._owner_ttl_ms)
+
+    async def release(self, run_id: str) -> None:
+        user_id = self._owned.pop(run_id, None)
+        if user_id is None:
+            return
+        value = orjson.dumps({"node": None, "user": user_id})
+        with contextlib.suppress(RedisError, OSError):
+            await self._client.set(_owner_key(run_id), value, ex=FINISHED_TTL_S)
+
+    async def stop(self, user_id: str, run_id: str) -> bool | None:
+        """Ask the owning node to stop a run: True if sent, False if it already ended,
+        None if no node knows it (or it is another user's)."""
+        raw = await self._client.get(_owner_key(run_id))
+        if raw is None:
+            return None
+        owner = orjson.loads(raw)
+        if owner.get("user") != user_id:
+            return None
+        if owner.get("node") is None:
+            return False
+        message = orjson.dumps({"user": user_id, "run": run_id})
+        await self._client.publish(_node_channel(owner["node"]), message)
+        return True
+
+    async def unowned(self, run_ids: Iterable[str]) -> list[str]:
+        """Of these runs, the ones no live node owns and that this node may now end."""
+        ids = list(run_ids)
+        if not ids:
+            return []
+        owners = await self._client.mget([_owner_key(run_id) for run_id in ids])
+        claimable = []
+        for run_id, owner in zip(ids, owners, strict=True):
+            if owner is not None:
+                continue
+            claimed = await self._client.set(
+                PREFIX + "reaped:" + run_id, self.node_id, nx=True, ex=FINISHED_TTL_S
+            )
+            if claimed:
+                claimable.append(run_id)
+        return claimable
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self._heartbeat_s)
+            if not self._owned:
+                continue
+            try:
+                async with self._client.pipeline(transaction=False) as pipe:
+                    for run_id in self._owned:
+                        pipe.pexpire(_owner_key(run_id), self._owner_ttl_ms)
+                    await pipe.execute()
+            except (RedisError, OSError) as exc:
+                logger.warning("run heartbeat failed: {}", exc)
+
+    async def _listen(self) -> None:
+        delay = 0.25
+        while True:
+            try:
+                async with self._client.pubsub(ignore_subscribe_messages=True) as pubsub:
+                    await pubsub.subscribe(_node_channel(self.node_id))
+                    delay = 0.25
+                    async for message in pubsub.listen():
+                        if message.get("type") == "message":
+                            self._stop_requested(message["data"])
+            except (RedisError, OSError) as exc:
+                logger.warning("run stop channel lost: {}; retrying in {}s", exc, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 5.0)
+
+    def _stop_requested(self, raw: bytes) -> None:
+        try:
+            request = orjson.loads(raw)
+            user_id, run_id = str(request["user"]), str(request["run"])
+        except (orjson.JSONDecodeError, KeyError, TypeError):
+            return
+        if self.stop_local is not None and self._owned.get(run_id) == user_id:
+            self.stop_local(user_id, run_id)
+
+
+def _owner_key(run_id: str) -> str:
+    return PREFIX + "owner:" + run_id
+
+
+def _node_channel(node_id: str) -> str:
+    return PREFIX + "node:" + node_id

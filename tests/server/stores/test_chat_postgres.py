@@ -1,0 +1,190 @@
+"""What only the PostgreSQL store has to get right: several nodes sharing one database."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import AsyncIterator
+from contextlib import AsyncExitStack, asynccontextmanager
+
+import asyncpg
+import pytest
+
+from server.stores.chat_postgres import PostgresChatStore
+from server.stores.chat_store import StoreError
+from server.stores.factory import chat_store_from_url
+from tests.postgres_server import (  # noqa: F401
+    fixture_postgres_server,
+    fixture_postgres_url,
+    running_postgres,
+)
+from tests.server.stores.test_chat_store import reply, send
+
+
+@asynccontextmanager
+async def _node(url: str) -> AsyncIterator[PostgresChatStore]:
+    store = PostgresChatStore(url)
+    await store.open()
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
+async def _fetch(url: str, sql: str) -> list[tuple[object, ...]]:
+    conn = await asyncpg.connect(url)
+    try:
+        return [tuple(row) for row in await conn.fetch(sql)]
+    finally:
+        await conn.close()
+
+
+async def _counts(url: str) -> list[object]:
+    sql = "SELECT (SELECT COUNT(*) FROM threads), (SELECT COUNT(*) FROM messages), "
+    return list((await _fetch(url, sql + "(SELECT COUNT(*) FROM runs)"))[0])
+
+
+async def test_two_nodes_racing_identical_sends_store_one_message(postgres_url: str) -> None:
+    async with _node(postgres_url) as one, _node(postgres_url) as two:
+        sends = (send((one, two)[i % 2], "hi", key="same", run=f"run-{i}") for i in range(20))
+        results = await asyncio.gather(*sends)
+
+    assert sum(not r.duplicate for r in results) == 1
+    assert len({(r.thread.id, r.message.id, r.run_id) for r in results}) == 1
+    assert await _counts(postgres_url) == [1, 1, 1]
+
+
+async def test_what_one_node_writes_the_other_reads(postgres_url: str) -> None:
+    async with _node(postgres_url) as one, _node(postgres_url) as two:
+        sent = await send(one, "question", run="r1")
+        assert await two.get_thread("alice", sent.thread.id) == sent.thread
+        assert (await send(two, "question", run="r2")).message == sent.message
+
+        await reply(two, sent)
+        answer = await one.finish_assistant_message(message_id="a1", text="ok", status="complete")
+        history = await two.list_messages(user_id="alice", thread_id=sent.thread.id)
+        assert history == [sent.message, answer]
+        assert [t.updated_at for t in await two.list_threads("alice")] == [answer.updated_at]
+
+
+@pytest.mark.parametrize("first_commits", [True, False], ids=["commit", "rollback"])
+async def test_send_waits_for_another_process_holding_the_same_key(
+    postgres_url: str, first_commits: bool
+) -> None:
+    async with _node(postgres_url) as store, AsyncExitStack() as stack:
+        await store.ping()  # schema in place
+        other = await asyncpg.connect(postgres_url)
+        stack.push_async_callback(other.close)
+        monitor = await asyncpg.connect(postgres_url)
+        stack.push_async_callback(monitor.close)
+
+        # Another process has written the same (user_id, client_msg_id), not yet committed.
+        txn = other.transaction()
+        await txn.start()
+        now = "now(), now()"
+        await other.execute(f"INSERT INTO threads VALUES (DEFAULT, 't9', 'alice', 'x', {now})")
+        await other.execute(f"INSERT INTO runs VALUES (DEFAULT, 'r9', 't9', 'streaming', {now})")
+        await other.execute(
+            "INSERT INTO messages VALUES (DEFAULT, 'm9', 't9', 'alice', 'user', 'hi',"
+            f" 'complete', 'same', 'r9', NULL, {now})"
+        )
+        sending = asyncio.create_task(send(store, "hi", key="same", run="r-mine"))
+        waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        waiting += " AND datname = current_database()"
+        for _ in range(1000):
+            if await monitor.fetchval(waiting):
+                break
+            await asyncio.sleep(0.01)
+        assert await monitor.fetchval(waiting) == 1
+        assert not sending.done()
+
+        await (txn.commit() if first_commits else txn.rollback())
+        result = await sending
+
+    if first_commits:
+        assert (result.duplicate, result.message.id, result.run_id) == (True, "m9", "r9")
+    else:
+        assert (result.duplicate, result.run_id) == (False, "r-mine")
+    assert await _counts(postgres_url) == [1, 1, 1]
+
+
+async def test_nodes_opening_together_create_the_schema_once(postgres_url: str) -> None:
+    async with AsyncExitStack() as stack:
+        nodes = [PostgresChatStore(postgres_url) for _ in range(6)]
+        for node in nodes:
+            stack.push_async_callback(node.close)
+        await asyncio.gather(*(node.open() for node in nodes))
+        sent = await send(nodes[0], "hello")
+        for node in nodes:
+            assert await node.list_threads("alice") == [sent.thread]
+    assert await _fetch(postgres_url, "SELECT version FROM schema_version") == [(1,)]
+
+
+async def test_newer_schema_is_refused(postgres_url: str) -> None:
+    async with _node(postgres_url):
+        pass
+    await _fetch(postgres_url, "UPDATE schema_version SET version = 99 RETURNING version")
+
+    store = PostgresChatStore(postgres_url)
+    with pytest.raises(StoreError, match="newer"):
+        await store.open()
+    with pytest.raises(StoreError):
+        await store.ping()
+
+
+async def test_ping_fails_while_the_server_is_down_and_recovers() -> None:
+    async with running_postgres() as server:
+        url = await server.create_database()
+        async with _node(url) as store:
+            sent = await send(store, "before the outage")
+            await asyncio.to_thread(server.stop)
+            with pytest.raises(StoreError):
+                await store.ping()
+            with pytest.raises(StoreError):
+                await store.list_threads("alice")
+
+            await asyncio.to_thread(server.start)
+            await store.ping()
+            assert await store.list_threads("alice") == [sent.thread]
+
+
+async def test_open_fails_with_store_error_when_unreachable() -> None:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+        # Bound but not listening: connections are refused straight away.
+        store = PostgresChatStore(f"postgresql://netra:secret@127.0.0.1:{port}/chat")
+        with pytest.raises(StoreError) as caught:
+            await store.open()
+    assert "secret" not in str(caught.value)
+
+
+@pytest.mark.parametrize("url", ["postgresql://db/chat", "postgres://u:p@db:5433/chat"])
+def test_postgres_urls_choose_the_postgres_store(url: str) -> None:
+    assert isinstance(chat_store_from_url(url), PostgresChatStore)
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["mysql://admin:hunter2@db/chat", "postgresql+asyncpg://admin:hunter2@db/chat", "", "x"],
+)
+def test_unsupported_urls_raise_value_error(url: str) -> None:
+    with pytest.raises(ValueError, match="unsupported database URL") as caught:
+        chat_store_from_url(url)
+    assert "hunter2" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "sizes"),
+    [
+        ("sqlite:///chat.db", (1, 10)),
+        ("mysql://admin:hunter2@db/chat", (1, 10)),
+        ("postgresql://", (1, 10)),
+        ("postgresql://db/chat", (5, 2)),
+        ("postgresql://db/chat", (0, 0)),
+    ],
+)
+def test_bad_arguments_raise_value_error(url: str, sizes: tuple[int, int]) -> None:
+    with pytest.raises(ValueError) as caught:
+        PostgresChatStore(url, min_size=sizes[0], max_size=sizes[1])
+    assert "hunter2" not in str(caught.value)
