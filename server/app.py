@@ -32,6 +32,7 @@ from server.auth.dev_tokens import DevTokenIssuer, dev_signing_secret
 from server.auth.verifier import TokenVerifier
 from server.chat_service import ChatService
 from server.cluster import setup as cluster
+from server.cluster.delivery import ClusterManager
 from server.cluster.orphans import OrphanReaper
 from server.context import ServerContext
 from server.discovery import SOCKETIO_PATH, build_ws_config
@@ -123,6 +124,9 @@ async def _replay_store(app: web.Application) -> AsyncIterator[None]:
         app[READINESS].register("redis", lambda: cluster.check_redis(replay))
     yield
     app[READINESS].unregister("redis")
+    manager = app[SIO].manager
+    if isinstance(manager, ClusterManager):
+        await manager.close()
     await app[CONTEXT].emitter.close()
     await replay.close()
 

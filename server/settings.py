@@ -80,6 +80,15 @@ class Settings(BaseSettings):
     # Web client
     client_dist: str = "client_js/dist"
 
+    @model_validator(mode="before")
+    @classmethod
+    def _cluster_transports(cls, data: object) -> object:
+        # Several nodes behind a balancer: websocket alone needs no sticky sessions, so it
+        # is the default there unless transports are chosen explicitly.
+        if isinstance(data, dict) and data.get("redis_url") and "transports" not in data:
+            return {**data, "transports": ["websocket"]}
+        return data
+
     @field_validator("jwt_algorithms", "allowed_origins", "transports", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:

@@ -56,6 +56,15 @@ class ClusterManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         # between never reached this node, so its connections must catch up from the store.
         self.on_resubscribed: Resubscribed | None = None
 
+    async def close(self) -> None:
+        """Stop listening (python-socketio leaves its listener running forever)."""
+        thread = getattr(self, "thread", None)
+        if thread is not None:
+            thread.cancel()
+            await asyncio.gather(thread, return_exceptions=True)
+        if self.redis is not None:
+            await self.redis.aclose()
+
     async def _redis_listen_with_retries(self) -> AsyncIterator[Any]:
         # python-socketio's loop, plus the resubscribe notice (and a bounded backoff).
         retry_sleep = 0.25

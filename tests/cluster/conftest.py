@@ -1,35 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager
+from tests.cluster_nodes import make_node, redis_server, two_nodes
 
-import pytest
-
-from tests.conftest import SettingsFactory
-from tests.harness import LiveServer, live_server
-from tests.redis_server import RedisServer, redis_server
-
-__all__ = ["redis_server"]  # the fixture, for the tests here
-
-NodeFactory = Callable[..., AbstractAsyncContextManager[LiveServer]]
-
-# Every node of a deployment verifies the same tokens.
-SHARED_SECRET = "cluster-test-secret-long-enough-32b"
-
-
-@pytest.fixture
-def make_node(make_settings: SettingsFactory, redis_server: RedisServer) -> NodeFactory:
-    """A server node on the shared Redis and database; call it once per node."""
-
-    def factory(**overrides: object) -> AbstractAsyncContextManager[LiveServer]:
-        values: dict[str, object] = {"redis_url": redis_server.url, "jwt_secret": SHARED_SECRET}
-        values.update(overrides)
-        return live_server(make_settings(**values))
-
-    return factory
-
-
-@pytest.fixture
-async def two_nodes(make_node: NodeFactory) -> AsyncIterator[tuple[LiveServer, LiveServer]]:
-    async with make_node() as first, make_node() as second:
-        yield first, second
+__all__ = ["make_node", "redis_server", "two_nodes"]

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 
-from tests.cluster.conftest import SHARED_SECRET, NodeFactory
+from tests.cluster_nodes import SHARED_SECRET, NodeFactory
 from tests.harness import LiveServer, connect, deltas_text, free_port, send_chat, wait_run_end
 from tests.redis_server import RedisServer
 

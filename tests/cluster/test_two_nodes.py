@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from tests.cluster.conftest import NodeFactory
+from tests.cluster_nodes import NodeFactory
 from tests.harness import (
     LiveServer,
     connect,

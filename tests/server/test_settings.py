@@ -51,3 +51,10 @@ def test_refuses_unsafe_or_unusable_settings(values: dict[str, Any], needle: str
 def test_jwt_mode_with_strong_secret_starts() -> None:
     settings = Settings(_env_file=None, auth_mode="jwt", jwt_secret=STRONG)
     assert settings.auth_mode == "jwt"
+
+
+def test_cluster_mode_defaults_to_websocket_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WS_REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert Settings().transports == ["websocket"]
+    monkeypatch.setenv("WS_TRANSPORTS", "websocket,polling")
+    assert Settings().transports == ["websocket", "polling"]
