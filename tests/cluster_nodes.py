@@ -9,9 +9,17 @@ import pytest
 
 from tests.conftest import SettingsFactory
 from tests.harness import LiveServer, live_server
+from tests.postgres_server import fixture_postgres_server, fixture_postgres_url
 from tests.redis_server import RedisServer, redis_server
 
-__all__ = ["NodeFactory", "make_node", "redis_server", "two_nodes"]
+__all__ = [
+    "NodeFactory",
+    "fixture_postgres_server",
+    "fixture_postgres_url",
+    "make_node",
+    "redis_server",
+    "two_nodes",
+]
 
 NodeFactory = Callable[..., AbstractAsyncContextManager[LiveServer]]
 
@@ -20,11 +28,17 @@ SHARED_SECRET = "cluster-test-secret-long-enough-32b"
 
 
 @pytest.fixture
-def make_node(make_settings: SettingsFactory, redis_server: RedisServer) -> NodeFactory:
-    """A server node on the shared Redis and database; call it once per node."""
+def make_node(
+    make_settings: SettingsFactory, redis_server: RedisServer, postgres_url: str
+) -> NodeFactory:
+    """A server node on the shared Redis and PostgreSQL; call it once per node."""
 
     def factory(**overrides: object) -> AbstractAsyncContextManager[LiveServer]:
-        values: dict[str, object] = {"redis_url": redis_server.url, "jwt_secret": SHARED_SECRET}
+        values: dict[str, object] = {
+            "redis_url": redis_server.url,
+            "jwt_secret": SHARED_SECRET,
+            "database_url": postgres_url,
+        }
         values.update(overrides)
         return live_server(make_settings(**values))
 

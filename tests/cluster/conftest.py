@@ -1,5 +1,17 @@
 from __future__ import annotations
 
-from tests.cluster_nodes import make_node, redis_server, two_nodes
+from tests.cluster_nodes import (
+    fixture_postgres_server,
+    fixture_postgres_url,
+    make_node,
+    redis_server,
+    two_nodes,
+)
 
-__all__ = ["make_node", "redis_server", "two_nodes"]
+__all__ = [
+    "fixture_postgres_server",
+    "fixture_postgres_url",
+    "make_node",
+    "redis_server",
+    "two_nodes",
+]
