@@ -113,7 +113,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_chat_store)
     app.cleanup_ctx.append(_runs)
     app.cleanup_ctx.append(_announce)
-    app.on_shutdown.append(_tell_clients_shutdown)
+    app.on_shutdown.append(_shut_down_gracefully)
     return app
 
 
@@ -175,6 +175,13 @@ async def _announce(app: web.Application) -> AsyncIterator[None]:
     logger.info("netra-ws stopped")
 
 
-async def _tell_clients_shutdown(app: web.Application) -> None:
+async def _shut_down_gracefully(app: web.Application) -> None:
+    """The listening socket is already closed: tell clients, let answers finish up to the
+    grace period, store the rest as stopped, then close every connection."""
+    settings = app[SETTINGS]
     emitter = app[CONTEXT].emitter
+    runs = app[RUNS]
     await emitter.to_namespace(SystemShutdown(reconnect_after_ms=SHUTDOWN_RECONNECT_AFTER_MS))
+    if not await runs.wait_idle(settings.shutdown_grace_s):
+        logger.warning("stopping answers still running after {}s", settings.shutdown_grace_s)
+    await runs.stop_all()

@@ -51,7 +51,8 @@ def serve(
         port=settings.port,
         print=lambda _: None,
         access_log=None,
-        shutdown_timeout=10,
+        # Open websockets are closed this long after the answers were stored.
+        shutdown_timeout=1,
     )
 
 

@@ -58,6 +58,14 @@ class RunRegistry:
             return False
         raise UnknownRun(run_id)
 
+    async def wait_idle(self, timeout_s: float) -> bool:
+        """Wait up to `timeout_s` for every run to end by itself; True if they all did."""
+        tasks = [run.task for run in self._active.values() if run.task is not None]
+        if not tasks:
+            return True
+        _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+        return not pending
+
     async def stop_all(self) -> None:
         """Stop every run and wait until each has stored its outcome."""
         tasks = [run.task for run in self._active.values() if run.task is not None]

@@ -71,6 +71,9 @@ class Settings(BaseSettings):
     run_heartbeat_s: float = Field(default=5.0, gt=0)
     run_owner_ttl_s: float = Field(default=15.0, gt=0)
 
+    # Shutdown
+    shutdown_grace_s: float = Field(default=10.0, ge=0)
+
     # Agent
     agent_model: str = "demo"
     demo_tokens_per_s: float = Field(default=40.0, ge=0)
