@@ -177,7 +177,8 @@ async def _announce(app: web.Application) -> AsyncIterator[None]:
 
 async def _shut_down_gracefully(app: web.Application) -> None:
     """The listening socket is already closed: tell clients, let answers finish up to the
-    grace period, store the rest as stopped, then close every connection."""
+    grace period and store the rest as stopped. aiohttp then drops the open connections,
+    which clients take as a transport loss and reconnect from."""
     settings = app[SETTINGS]
     emitter = app[CONTEXT].emitter
     runs = app[RUNS]

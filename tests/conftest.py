@@ -23,6 +23,8 @@ def make_settings(tmp_path: Path) -> SettingsFactory:
             "database_url": f"sqlite:///{tmp_path}/netra.db",
             "client_dist": str(tmp_path / "no-client"),
             "demo_tokens_per_s": 0,
+            # Tests that stop a server mid-answer need not wait the production grace period.
+            "shutdown_grace_s": 0.5,
         }
         values.update(overrides)
         return Settings(_env_file=None, **values)
