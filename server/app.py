@@ -19,6 +19,7 @@ from server.app_keys import (
     CHAT_STORE,
     CONTEXT,
     DEV_TOKENS,
+    METRICS,
     ORPHANS,
     READINESS,
     REPLAY,
@@ -38,6 +39,8 @@ from server.context import ServerContext
 from server.discovery import SOCKETIO_PATH, build_ws_config
 from server.emitter import Emitter
 from server.http import dev_login, discovery, health, web_client
+from server.http import metrics as metrics_route
+from server.metrics import Metrics
 from server.readiness import Readiness
 from server.runs import RunRegistry
 from server.settings import Settings
@@ -69,7 +72,9 @@ def create_app(settings: Settings) -> web.Application:
         engineio_logger=False,
     )
     replay = cluster.replay_store(settings)
-    emitter = Emitter(sio, replay, store_delivers=manager is not None)
+    metrics = Metrics()
+    app[METRICS] = metrics
+    emitter = Emitter(sio, replay, metrics, store_delivers=manager is not None)
     if manager is not None:
         manager.stream_handler = emitter.deliver_published
         manager.on_resubscribed = emitter.catch_up_all
@@ -78,6 +83,7 @@ def create_app(settings: Settings) -> web.Application:
         settings=settings,
         verifier=TokenVerifier(settings, signing_secret),
         emitter=emitter,
+        metrics=metrics,
         token_watch=TokenWatch(
             sio, emitter, settings.token_expiry_warning_s, settings.token_expiry_grace_s
         ),
@@ -90,7 +96,9 @@ def create_app(settings: Settings) -> web.Application:
         CoalescePolicy(settings.delta_flush_ms / 1000, settings.delta_flush_chars),
     )
     control = cluster.run_control(settings, runs)
-    chat = ChatService(store, ctx.emitter, runner, runs, settings.max_message_chars, control)
+    chat = ChatService(
+        store, ctx.emitter, runner, runs, settings.max_message_chars, metrics, control
+    )
     if control is not None:
         app[ORPHANS] = OrphanReaper(store, emitter, control, runs, settings.run_owner_ttl_s)
         app[RUN_CONTROL] = control
@@ -103,6 +111,7 @@ def create_app(settings: Settings) -> web.Application:
     sio.attach(app, socketio_path=SOCKETIO_PATH.strip("/"))
 
     health.add_routes(app)
+    metrics_route.add_routes(app)
     discovery.add_routes(app)
     if signing_secret is not None:
         app[DEV_TOKENS] = DevTokenIssuer(signing_secret, settings.dev_token_ttl_s)

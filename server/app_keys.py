@@ -9,6 +9,7 @@ from server.auth.dev_tokens import DevTokenIssuer
 from server.cluster.orphans import OrphanReaper
 from server.cluster.run_control import RunControl
 from server.context import ServerContext
+from server.metrics import Metrics
 from server.readiness import Readiness
 from server.runs import RunRegistry
 from server.settings import Settings
@@ -24,6 +25,7 @@ WS_CONFIG = web.AppKey("ws_config", WsConfig)
 SIO = web.AppKey("sio", NetraServer)
 CHAT_STORE = web.AppKey("chat_store", ChatStore)
 RUNS = web.AppKey("runs", RunRegistry)
+METRICS = web.AppKey("metrics", Metrics)
 REPLAY = web.AppKey("replay", ReplayStore)
 RUN_CONTROL = web.AppKey("run_control", RunControl)
 ORPHANS = web.AppKey("orphans", OrphanReaper)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 
 from langchain_core.messages import AIMessage, BaseMessage, HumanMessage
@@ -28,10 +29,16 @@ from server.agent.runner import AgentRunner, RunFailure
 from server.cluster.run_control import RunControl
 from server.emitter import Emitter
 from server.errors import AppError
+from server.metrics import Metrics
 from server.runs import ActiveRun, RunRegistry, UnknownRun
 from server.stores.chat_records import MessageRecord, MessageStatus
 from server.stores.chat_store import ChatStore, NotFoundError
 
+_OUTCOMES: dict[type[UserStreamPayload], str] = {
+    AgentRunCompleted: "completed",
+    AgentRunFailed: "failed",
+    AgentRunStopped: "stopped",
+}
 # How much of a thread the model sees.
 CONTEXT_MESSAGES = 20
 
@@ -48,6 +55,7 @@ class ChatService:
         runner: AgentRunner,
         runs: RunRegistry,
         max_message_chars: int,
+        metrics: Metrics,
         control: RunControl | None = None,
     ) -> None:
         self._store = store
@@ -56,6 +64,7 @@ class ChatService:
         self._runs = runs
         self._max_message_chars = max_message_chars
         self._control = control
+        self._metrics = metrics
 
     async def send(self, user_id: str, payload: ChatSend) -> SendResult:
         if len(payload.text) > self._max_message_chars:
@@ -190,6 +199,7 @@ class ChatService:
             return await self._emitter.to_user(run.user_id, payload)
 
         log = logger.bind(run_id=run.run_id, user=run.user_id)
+        started = time.perf_counter()
         log.info("run started run_id={} user={}", run.run_id, run.user_id)
         outcome: UserStreamPayload
         try:
@@ -240,7 +250,10 @@ class ChatService:
             self._runs.done(run.run_id)
             if self._control is not None:
                 await self._control.release(run.run_id)
-        log.info("run ended run_id={} outcome={}", run.run_id, type(outcome).__name__)
+        outcome_name = _OUTCOMES[type(outcome)]
+        self._metrics.runs.labels(outcome_name).inc()
+        self._metrics.run_seconds.labels(outcome_name).observe(time.perf_counter() - started)
+        log.info("run ended run_id={} outcome={}", run.run_id, outcome_name)
 
     async def _finish(
         self, run: ActiveRun, status: MessageStatus, text: str

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from server.auth.verifier import TokenVerifier
 from server.emitter import Emitter
+from server.metrics import Metrics
 from server.settings import Settings
 from server.token_watch import TokenWatch
 
@@ -15,4 +16,5 @@ class ServerContext:
     settings: Settings
     verifier: TokenVerifier
     emitter: Emitter
+    metrics: Metrics
     token_watch: TokenWatch

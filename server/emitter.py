@@ -11,7 +11,7 @@ doubled for it.
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -26,6 +26,7 @@ from schemas.base import ServerPayload
 from schemas.chat import ChatReady, UserStreamPayload
 from schemas.registry import CHAT, server_event
 from server.cluster.delivery import USER_ROOM_PREFIX
+from server.metrics import Metrics
 from server.stores.replay_store import ReplayStore
 
 
@@ -66,16 +67,21 @@ class Emitter:
     """Typed emits: the event name and namespace come from the registry, never from callers."""
 
     def __init__(
-        self, sio: socketio.AsyncServer, replay: ReplayStore, *, store_delivers: bool = False
+        self,
+        sio: socketio.AsyncServer,
+        replay: ReplayStore,
+        metrics: Metrics,
+        *,
+        store_delivers: bool = False,
     ) -> None:
         self._sio = sio
+        self._metrics = metrics
         self._replay = replay
         self._store_delivers = store_delivers
         self._user_locks = _KeyedLocks()
         # Per user, each local /chat connection and its place in the stream.
         self._attached: dict[str, dict[str, _Follower]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self.sent: Counter[str] = Counter()
 
     async def to_connection(self, sid: str, payload: ServerPayload) -> None:
         """A direct reply to one local connection (hello, ready, errors)."""
@@ -87,7 +93,7 @@ class Emitter:
             namespace=spec.namespace,
             ignore_queue=True,
         )
-        self.sent[spec.name] += 1
+        self._metrics.events_out.labels(spec.name).inc()
 
     async def to_namespace(self, payload: ServerPayload) -> None:
         """Every local connection of the payload's namespace (this node's notices, shutdown)."""
@@ -95,20 +101,22 @@ class Emitter:
         await self._sio.emit(
             spec.name, payload.model_dump(mode="json"), namespace=spec.namespace, ignore_queue=True
         )
-        self.sent[spec.name] += 1
+        self._metrics.events_out.labels(spec.name).inc()
 
     async def to_user(self, user_id: str, payload: UserStreamPayload) -> int:
         """Sequence, keep and send an event to every connection of the user; returns its seq."""
         spec = server_event(type(payload))
         body = payload.model_dump(mode="json")
         now = datetime.now(UTC)
+        started = time.perf_counter()
         if self._store_delivers:
             event = await self._replay.append(user_id, spec.name, body, now)
         else:
             async with self._user_locks.hold(user_id):
                 event = await self._replay.append(user_id, spec.name, body, now)
                 await self._deliver(user_id, event.name, event.data, event.epoch)
-        self.sent[spec.name] += 1
+        self._metrics.emit_seconds.observe(time.perf_counter() - started)
+        self._metrics.events_out.labels(spec.name).inc()
         return event.seq
 
     async def deliver_published(
@@ -131,7 +139,7 @@ class Emitter:
                     await self._sio.emit(
                         event.name, event.data, to=sid, namespace=CHAT, ignore_queue=True
                     )
-                    self.sent[event.name] += 1
+                    self._metrics.events_out.labels(event.name).inc()
                 recovery = "reset" if replay.events is None else "recovered"
                 replayed = len(replay.events or ())
             follower = _Follower(position.epoch, position.head_seq)
@@ -144,6 +152,8 @@ class Emitter:
                 replayed=replayed,
             )
             await self.to_connection(sid, ready)
+        self._metrics.resumes.labels(recovery).inc()
+        self._metrics.replayed_events.inc(replayed)
         return ready
 
     def detach(self, sid: str, user_id: str) -> None:
@@ -191,7 +201,7 @@ class Emitter:
             return
         for event in replay.events:
             await self._sio.emit(event.name, event.data, to=sid, namespace=CHAT, ignore_queue=True)
-            self.sent[event.name] += 1
+            self._metrics.events_out.labels(event.name).inc()
             follower.through = event.seq
 
     def _drop(self, user_id: str, sid: str, why: str) -> None:

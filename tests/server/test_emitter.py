@@ -7,6 +7,7 @@ import pytest
 
 from schemas.chat import AgentDelta
 from server.emitter import Emitter
+from server.metrics import Metrics
 from server.stores.replay_memory import MemoryReplayStore
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -50,7 +51,8 @@ async def test_user_events_are_numbered_kept_and_counted() -> None:
             sent.append((name, data, kw))
 
     replay = MemoryReplayStore(max_events=100, ttl_s=60)
-    emitter = Emitter(RecordingSio(), replay)
+    metrics = Metrics()
+    emitter = Emitter(RecordingSio(), replay, metrics)
     seqs = [await emitter.to_user("alice", AgentDelta(run_id="r", text=str(i))) for i in range(3)]
     assert seqs == [1, 2, 3]
     assert [data["seq"] for _, data, _ in sent] == [1, 2, 3]
@@ -59,7 +61,9 @@ async def test_user_events_are_numbered_kept_and_counted() -> None:
     assert kept.events is not None
     # What is replayed is the very payload first sent, not a re-serialisation of it.
     assert [e.data for e in kept.events] == [data for _, data, _ in sent]
-    assert emitter.sent["agent:delta"] == 3
+    assert (
+        metrics.registry.get_sample_value("netra_events_out_total", {"event": "agent:delta"}) == 3
+    )
 
 
 @pytest.mark.parametrize("user", ["alice", "bob"])
@@ -68,6 +72,6 @@ async def test_each_user_has_their_own_sequence(user: str) -> None:
         async def emit(self, *args: object, **kw: object) -> None:
             return None
 
-    emitter = Emitter(NullSio(), MemoryReplayStore(max_events=10, ttl_s=60))
+    emitter = Emitter(NullSio(), MemoryReplayStore(max_events=10, ttl_s=60), Metrics())
     await emitter.to_user("other", AgentDelta(run_id="r", text="x"))
     assert await emitter.to_user(user, AgentDelta(run_id="r", text="x")) == 1

@@ -1,0 +1,48 @@
+"""Prometheus metrics, one registry per app (so several apps in one process stay apart)."""
+
+from __future__ import annotations
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+
+# Seconds: most emits take well under a millisecond; Redis round trips a few.
+_EMIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.5)
+_RUN_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.connections = Gauge("netra_connections", "Open connections", ["namespace"], registry=r)
+        self.connects_refused = Counter(
+            "netra_connects_refused", "Refused connects", ["namespace", "code"], registry=r
+        )
+        self.events_in = Counter(
+            "netra_events_in", "Client events received", ["namespace", "event"], registry=r
+        )
+        self.acks = Counter("netra_acks", "Acks sent, by code", ["namespace", "code"], registry=r)
+        self.events_out = Counter(
+            "netra_events_out", "Events emitted (a broadcast counts once)", ["event"], registry=r
+        )
+        self.emit_seconds = Histogram(
+            "netra_emit_seconds",
+            "Time to number, keep and send a user-stream event",
+            buckets=_EMIT_BUCKETS,
+            registry=r,
+        )
+        self.replayed_events = Counter(
+            "netra_replayed_events", "Events replayed to resuming connections", registry=r
+        )
+        self.resumes = Counter(
+            "netra_resumes", "Connects to /chat, by recovery", ["recovery"], registry=r
+        )
+        self.runs = Counter("netra_runs", "Agent runs ended, by outcome", ["outcome"], registry=r)
+        self.run_seconds = Histogram(
+            "netra_run_seconds", "Agent run duration", ["outcome"], buckets=_RUN_BUCKETS, registry=r
+        )
+        self.rate_limited = Counter(
+            "netra_rate_limited",
+            "Client events refused by the rate limit",
+            ["namespace"],
+            registry=r,
+        )
