@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # A local cluster: redis-server, a shared database and two nodes, in the foreground.
-# Ctrl-C (or SIGTERM) stops the nodes first, so they can store their runs, then the rest.
+# Ctrl-C (or SIGTERM, SIGHUP) stops the nodes first, so they can store their runs, then the rest.
 #
 #   WS_CLUSTER_REDIS_PORT     redis-server port (default 6390)
 #   WS_CLUSTER_PORTS          node ports (default "8080 8081")
@@ -17,7 +17,7 @@ PY=${PY:-.venv/bin/python}
 DIR=data/cluster
 REDIS_PORT=${WS_CLUSTER_REDIS_PORT:-6390}
 read -r -a NODE_PORTS <<<"${WS_CLUSTER_PORTS:-8080 8081}"
-PG_PORT=${WS_CLUSTER_POSTGRES_PORT:-5440}
+postgres_port=${WS_CLUSTER_POSTGRES_PORT:-5440}
 START_TIMEOUT_S=30
 
 redis_pid=""
@@ -41,22 +41,24 @@ prefix() {
 port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
 # The status code of GET path on a local port, or nothing.
+# shellcheck disable=SC2317 # called through wait_until
 http_status() {
-  (
-    exec 3<>"/dev/tcp/127.0.0.1/$1"
+  local status=""
+  {
     printf 'GET %s HTTP/1.0\r\nHost: 127.0.0.1:%s\r\n\r\n' "$2" "$1" >&3
     IFS=' ' read -r -t 2 _ status _ <&3
-    printf '%s' "$status"
-  ) 2>/dev/null || true
+  } 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$1" || true
+  printf '%s' "$status"
 }
 
+# shellcheck disable=SC2317 # called through wait_until
 redis_answers() {
-  (
-    exec 3<>"/dev/tcp/127.0.0.1/$1"
+  local reply=""
+  {
     printf 'PING\r\n' >&3
     IFS= read -r -t 2 reply <&3
-    [[ $reply == +PONG* ]]
-  ) 2>/dev/null
+  } 2>/dev/null 3<>"/dev/tcp/127.0.0.1/$1" || true
+  [[ $reply == +PONG* ]]
 }
 
 alive() { kill -0 "$1" 2>/dev/null; }
@@ -72,6 +74,7 @@ wait_until() {
   done
 }
 
+# shellcheck disable=SC2317 # called from cleanup, a trap
 stop() {
   local signal=$1 pid=$2
   [ -n "$pid" ] || return 0
@@ -79,10 +82,19 @@ stop() {
   wait "$pid" 2>/dev/null || true
 }
 
+# shellcheck disable=SC2317 # a trap
 cleanup() {
   local status=$?
-  trap - EXIT INT TERM
-  if [ ${#node_pids[@]} -gt 0 ] || [ -n "$redis_pid$pg_pid" ]; then
+  # A second Ctrl-C must not leave children behind: stopping is bounded by the nodes'
+  # WS_SHUTDOWN_GRACE_S (10 s) and a moment more.
+  trap - EXIT
+  trap '' INT TERM HUP
+  if [ ${#node_pids[@]} -eq 0 ] && [ -z "$redis_pid$pg_pid$pg_root" ]; then
+    exit "$status"
+  fi
+  if [ ${#node_pids[@]} -gt 0 ]; then
+    say "stopping (answers still being written get up to ${WS_SHUTDOWN_GRACE_S:-10}s to finish)"
+  else
     say "stopping"
   fi
   # Nodes first: they store their runs as stopped and tell their clients while Redis and
@@ -99,13 +111,14 @@ cleanup() {
   if [ -n "$pg_root" ]; then
     rm -rf "$pg_root"
   fi
-  wait # the log prefixers
+  wait # any job still running
   say "stopped"
   exit "$status"
 }
 trap cleanup EXIT
 trap 'exit 130' INT
 trap 'exit 143' TERM
+trap 'exit 129' HUP
 
 [ -x "$PY" ] || die "$PY not found: run \`make setup\` first"
 command -v redis-server >/dev/null || die "redis-server not found: run \`make system-deps\`"
@@ -135,25 +148,29 @@ else
   secret=$(<"$DIR/secret")
 fi
 
+# Debian keeps the server binaries off PATH, one directory per major version: the newest.
 pg_bindir() {
   local dir
-  for dir in $(compgen -G "/usr/lib/postgresql/*/bin" | sort -t/ -k4 -rn); do
+  while IFS= read -r dir; do
     if [ -x "$dir/initdb" ] && [ -x "$dir/postgres" ] && [ -x "$dir/pg_isready" ] \
       && [ -x "$dir/createdb" ]; then
       printf '%s' "$dir"
       return 0
     fi
-  done
-  dir=$(dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
-  [ -x "$dir/postgres" ] && printf '%s' "$dir"
+  done < <(compgen -G "/usr/lib/postgresql/*/bin" | sort -t/ -k5 -rn
+    dirname "$(command -v initdb 2>/dev/null || echo /nonexistent/initdb)")
+  return 1
 }
+
+# Runs a PostgreSQL program without the caller's PG* variables, which would redirect it.
+pg_clean() { (unset "${!PG@}" && exec "$@"); }
 
 # A throwaway PostgreSQL in a temporary directory, removed at exit. PostgreSQL refuses to
 # run as root, so as root it runs as the postgres user (or nobody).
 start_postgres() {
   local bindir run_as=() owner
   bindir=$(pg_bindir) || die "PostgreSQL server binaries not found: run \`make system-deps\`"
-  port_busy "$PG_PORT" && die "port $PG_PORT is in use (set WS_CLUSTER_POSTGRES_PORT)"
+  port_busy "$postgres_port" && die "port $postgres_port is in use (set WS_CLUSTER_POSTGRES_PORT)"
   pg_root=$(mktemp -d /tmp/netra-cluster-pg.XXXXXX)
   if [ "$(id -u)" -eq 0 ]; then
     owner=postgres
@@ -161,9 +178,8 @@ start_postgres() {
     chown "$owner:$(id -gn "$owner")" "$pg_root"
     run_as=(setpriv --reuid="$(id -u "$owner")" --regid="$(id -g "$owner")" --clear-groups)
   fi
-  say "postgres on 127.0.0.1:$PG_PORT (throwaway, in $pg_root)"
-  # PG* variables would redirect the tools; the server gets none of them.
-  if ! (unset "${!PG@}" && cd "$pg_root" && "${run_as[@]}" "$bindir/initdb" -D "$pg_root/data" \
+  say "postgres on 127.0.0.1:$postgres_port (throwaway, in $pg_root)"
+  if ! (cd "$pg_root" && pg_clean "${run_as[@]}" "$bindir/initdb" -D "$pg_root/data" \
     -U postgres -A trust -E UTF8 --no-locale --no-sync) >"$pg_root/initdb.log" 2>&1; then
     cat "$pg_root/initdb.log" >&2
     die "initdb failed"
@@ -171,14 +187,15 @@ start_postgres() {
   (
     unset "${!PG@}"
     cd "$pg_root"
-    exec setsid "${run_as[@]}" "$bindir/postgres" -D "$pg_root/data" -p "$PG_PORT" \
+    exec setsid "${run_as[@]}" "$bindir/postgres" -D "$pg_root/data" -p "$postgres_port" \
       -k "$pg_root" -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off \
       -c full_page_writes=off -c shared_buffers=32MB
   ) > >(prefix "[postgres]") 2>&1 &
   pg_pid=$!
-  wait_until postgres "$pg_pid" "$bindir/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" -U postgres
-  "$bindir/createdb" -h 127.0.0.1 -p "$PG_PORT" -U postgres netra
-  database_url="postgresql://postgres@127.0.0.1:$PG_PORT/netra"
+  wait_until postgres "$pg_pid" \
+    pg_clean "$bindir/pg_isready" -q -h 127.0.0.1 -p "$postgres_port" -U postgres
+  pg_clean "$bindir/createdb" -h 127.0.0.1 -p "$postgres_port" -U postgres netra
+  database_url="postgresql://postgres@127.0.0.1:$postgres_port/netra"
 }
 
 if [ "${WS_CLUSTER_POSTGRES:-0}" = 1 ]; then
@@ -199,6 +216,7 @@ for port in "${NODE_PORTS[@]}"; do
   node_names+=("node $n")
 done
 
+# shellcheck disable=SC2317 # called through wait_until
 ready() { [ "$(http_status "$1" /readyz)" = 200 ]; }
 for i in "${!NODE_PORTS[@]}"; do
   wait_until "${node_names[$i]}" "${node_pids[$i]}" ready "${NODE_PORTS[$i]}"

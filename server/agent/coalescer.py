@@ -20,10 +20,13 @@ class DeltaCoalescer:
         self._buffer: list[str] = []
         self._size = 0
         self._timer: asyncio.Task[None] | None = None
+        # A send that failed in the timer task, raised to the run at its next add or flush.
+        self._failure: BaseException | None = None
         # Held across the swap and the emit so flushes leave in buffer order.
         self._lock = asyncio.Lock()
 
     async def add(self, text: str) -> None:
+        self._raise_failure()
         if not text:
             return
         self._buffer.append(text)
@@ -34,6 +37,7 @@ class DeltaCoalescer:
             self._timer = asyncio.create_task(self._flush_later())
 
     async def flush(self) -> None:
+        self._raise_failure()
         self._cancel_timer()
         async with self._lock:
             if not self._buffer:
@@ -49,7 +53,16 @@ class DeltaCoalescer:
     async def _flush_later(self) -> None:
         await asyncio.sleep(self._interval_s)
         self._timer = None
-        await self.flush()
+        try:
+            await self.flush()
+        except Exception as exc:
+            # Nobody awaits this task: the run must learn its text did not go out.
+            self._failure = exc
+
+    def _raise_failure(self) -> None:
+        failure, self._failure = self._failure, None
+        if failure is not None:
+            raise failure
 
     def _cancel_timer(self) -> None:
         # Only a timer still asleep is cancelled; one that woke has cleared itself and is

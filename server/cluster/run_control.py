@@ -101,8 +101,10 @@ class RunControl:
                 continue
             try:
                 async with self._client.pipeline(transaction=False) as pipe:
-                    for run_id in self._owned:
-                        pipe.pexpire(_owner_key(run_id), self._owner_ttl_ms)
+                    for run_id, user_id in self._owned.items():
+                        # SET, not PEXPIRE: a claim lost with Redis's data is made again.
+                        value = orjson.dumps({"node": self.node_id, "user": user_id})
+                        pipe.set(_owner_key(run_id), value, px=self._owner_ttl_ms)
                     await pipe.execute()
             except (RedisError, OSError) as exc:
                 logger.warning("run heartbeat failed: {}", exc)

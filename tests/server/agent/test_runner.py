@@ -226,3 +226,20 @@ async def test_calculator_through_the_demo_model() -> None:
     assert call.args == {"expression": "7*6"}
     assert result.result == 42
     assert "42" in text
+
+
+async def test_a_delta_that_cannot_be_sent_fails_the_run() -> None:
+    class BrokenSink(ListSink):
+        async def __call__(self, payload: UserStreamPayload) -> int:
+            if isinstance(payload, AgentDelta):
+                raise ConnectionError("store unavailable")
+            return await super().__call__(payload)
+
+    progress = RunProgress()
+    # Flushed by age, from the coalescer's timer task: its failure must still end the run.
+    runner = AgentRunner(
+        DemoChatModel(tokens_per_s=200), [], CoalescePolicy(interval_s=0.01, max_chars=10_000)
+    )
+    with pytest.raises(ConnectionError):
+        await runner.run("r", [HumanMessage("count to 100")], BrokenSink(), progress)
+    assert progress.text == ""
