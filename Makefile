@@ -9,13 +9,15 @@ STAMP := $(VENV)/.installed-stamp
 NODE_TESTS := tests/node
 NODE_STAMP := $(NODE_TESTS)/node_modules/.installed-stamp
 CLIENT := client_js
+BENCH_STAMP := $(VENV)/.bench-stamp
+BENCH_NODE_STAMP := bench/node_modules/.installed-stamp
 CLIENT_STAMP := $(CLIENT)/node_modules/.installed-stamp
 CLIENT_BUILT := $(CLIENT)/dist/index.html
 CLIENT_SOURCES := $(shell find $(CLIENT)/src -type f 2>/dev/null) \
 	$(addprefix $(CLIENT)/,index.html vite.config.ts tsconfig.json package.json)
 PYTEST_ARGS ?=
 
-.PHONY: help setup system-deps client types client-test run test smoke lint fmt clean
+.PHONY: help setup system-deps client types client-test run run-cluster test smoke lint fmt clean bench bench-quick bench-profile bench-tuning
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -62,6 +64,9 @@ run: setup client ## Serve the chat on http://127.0.0.1:8080 (dev auth, demo age
 	@echo "==> netra-ws on http://$${WS_HOST:-127.0.0.1}:$${WS_PORT:-8080} (Ctrl-C stops)"
 	@$(PY) -m server serve
 
+run-cluster: setup client ## Two nodes on 8080 and 8081 with a local Redis (WS_CLUSTER_POSTGRES=1: PostgreSQL)
+	@PY=$(PY) scripts/run-cluster.sh
+
 test: setup system-deps $(NODE_STAMP) client ## Run every test: the web client's unit tests, then pytest
 	@echo "==> Web client unit tests (vitest)"
 	@npm test --prefix $(CLIENT) --silent
@@ -80,5 +85,28 @@ fmt: setup ## Format and fix what ruff can
 	@$(VENV)/bin/ruff check --fix .
 	@$(VENV)/bin/ruff format .
 
+$(BENCH_STAMP): $(STAMP) pyproject.toml
+	@echo "==> Benchmark tools (the bench extra)"
+	@$(PY) -m pip install --quiet --disable-pip-version-check -e ".[dev,bench]"
+	@touch $@
+
+$(BENCH_NODE_STAMP): bench/package.json bench/package-lock.json
+	@command -v npm >/dev/null || { echo "make bench needs Node.js 20+ and npm (make system-deps installs them)" >&2; exit 1; }
+	@echo "==> Benchmark Node packages (bench)"
+	@npm ci --prefix bench --no-audit --no-fund --loglevel=error
+	@touch $@
+
+bench: $(BENCH_STAMP) $(BENCH_NODE_STAMP) ## Benchmark the full stack beside its baselines (~10 min; bench/results/)
+	@$(PY) -m bench
+
+bench-quick: $(BENCH_STAMP) $(BENCH_NODE_STAMP) ## The same, smaller and shorter (under a minute)
+	@$(PY) -m bench --quick
+
+bench-profile: $(BENCH_STAMP) $(BENCH_NODE_STAMP) ## py-spy profile of the full stack under load
+	@$(PY) -m bench.tuning profile
+
+bench-tuning: $(BENCH_STAMP) $(BENCH_NODE_STAMP) ## The full stack with launch-time tuning applied, measured
+	@$(PY) -m bench.tuning whatif
+
 clean: ## Remove the environment and caches
-	rm -rf $(VENV) $(NODE_TESTS)/node_modules $(CLIENT)/node_modules $(CLIENT)/dist .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) $(NODE_TESTS)/node_modules bench/node_modules $(CLIENT)/node_modules $(CLIENT)/dist .mypy_cache .ruff_cache .pytest_cache

@@ -6,6 +6,7 @@ once puts validation, acks and error mapping in a single place instead of on eac
 
 from __future__ import annotations
 
+import math
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from datetime import UTC, datetime
@@ -21,7 +22,8 @@ from schemas.ack import AckError, AckOk, ErrorBody, ErrorCode
 from schemas.auth import ConnectAuth, ConnectRefusal
 from schemas.base import ServerPayload
 from schemas.registry import CLIENT_EVENTS, ERROR_EVENTS
-from server.auth.connect import authenticate_connect, client_address
+from server.auth.connect import authenticate_connect, client_address, refuse
+from server.auth.errors import AuthFailure
 from server.connection import SESSION_KEY, ConnectionState
 from server.context import ServerContext
 from server.errors import AppError
@@ -69,9 +71,16 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if event == "disconnect":
             await self._disconnect(args[0], str(args[1]) if len(args) > 1 else "unknown")
             return None
-        sid: str = args[0]
+        return await self.client_event(args[0], event, args[1:])
+
+    async def client_event(self, sid: str, event: Any, args: tuple[Any, ...]) -> dict[str, Any]:
+        """An event the client sent: its ack, also reported as an error event if it wanted none."""
         name = event if isinstance(event, str) else repr(event)
-        ack = await self.dispatch(sid, name, args[1:])
+        ack = await self.dispatch(sid, name, args)
+        metrics = self.ctx.metrics
+        known = name if (self.namespace, name) in CLIENT_EVENTS else "unknown"
+        metrics.events_in.labels(self.namespace, known).inc()
+        metrics.acks.labels(self.namespace, "ok" if ack.ok else ack.error.code.value).inc()
         if isinstance(ack, AckError) and not ack_requested.get():
             error_event = ERROR_EVENTS[self.namespace]
             await self.ctx.emitter.to_connection(
@@ -81,6 +90,10 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         return ack.model_dump(mode="json", exclude_none=True)
 
     async def dispatch(self, sid: str, event: str, args: tuple[Any, ...]) -> AckOk | AckError:
+        # Before anything else: a limited event is not parsed, not run, and takes no token.
+        throttled = await self._throttle(sid, event)
+        if throttled is not None:
+            return throttled
         spec = CLIENT_EVENTS.get((self.namespace, event))
         handler = self.handlers.get(event)
         if spec is None or handler is None:
@@ -104,30 +117,70 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
             return _error(ErrorCode.INTERNAL, f"Internal error (ref {ref})", {"ref": ref})
 
+    async def _throttle(self, sid: str, event: str) -> AckError | None:
+        try:
+            state: ConnectionState | None = (await self.get_session(sid)).get(SESSION_KEY)
+        except KeyError:
+            state = None
+        if state is None:
+            return None  # not connected (yet, or any more): the handler path answers that
+        # Keyed by the Engine.IO connection: /chat and /system on one socket share a bucket.
+        connection = self.server.manager.eio_sid_from_sid(sid, self.namespace) or sid
+        throttled = self.ctx.rate_limiter.take(sid, connection, state.principal.id)
+        if throttled is None:
+            return None
+        self.ctx.metrics.rate_limited.labels(self.namespace).inc()
+        retry_ms = math.ceil(throttled.retry_after_s * 1000)
+        if throttled.first:
+            logger.bind(sid=sid, user=state.principal.id, namespace=self.namespace).warning(
+                "rate limited namespace={} sid={} user={} event={!r} retry_after_ms={}",
+                self.namespace,
+                sid,
+                state.principal.id,
+                event[:100],
+                retry_ms,
+            )
+        return _error(
+            ErrorCode.RATE_LIMITED,
+            f"Too many events; retry in {retry_ms} ms",
+            {"retry_after_ms": retry_ms},
+        )
+
     async def _connect(self, sid: str, environ: Environ, auth: Any) -> None:
         try:
             verified, connect_auth = await authenticate_connect(
                 self.ctx.verifier, self.namespace, environ, auth
             )
-            state = ConnectionState(
-                principal=verified.principal,
-                token_expires_at=verified.expires_at,
-                client=client_address(environ),
-                origin=environ.get("HTTP_ORIGIN"),
-                connected_at=datetime.now(UTC),
-            )
-            await self.save_session(sid, {SESSION_KEY: state})
-            await self.on_authenticated(sid, state, connect_auth)
-            self.ctx.token_watch.watch(self.namespace, sid, state)
-        except SioConnectionRefusedError:
+            user = verified.principal.id
+            self._claim_connection(sid, user, environ)
+            try:
+                state = ConnectionState(
+                    principal=verified.principal,
+                    token_expires_at=verified.expires_at,
+                    client=client_address(environ),
+                    origin=environ.get("HTTP_ORIGIN"),
+                    connected_at=datetime.now(UTC),
+                )
+                await self.save_session(sid, {SESSION_KEY: state})
+                await self.on_authenticated(sid, state, connect_auth)
+                self.ctx.token_watch.watch(self.namespace, sid, state)
+            except BaseException:
+                self.ctx.connection_cap.release(self.namespace, user, sid)
+                raise
+        except SioConnectionRefusedError as refused:
+            data = refused.error_args.get("data")
+            code = data.get("code", "unknown") if isinstance(data, dict) else "unknown"
+            self.ctx.metrics.connects_refused.labels(self.namespace, code).inc()
             raise
         except Exception:
+            self.ctx.metrics.connects_refused.labels(self.namespace, "internal").inc()
             ref = uuid.uuid4().hex[:12]
             logger.bind(ref=ref, namespace=self.namespace).exception(
                 "connect failed namespace={} ref={}", self.namespace, ref
             )
             refusal = ConnectRefusal(code="internal", message=f"Internal error (ref {ref})")
             raise SioConnectionRefusedError(refusal.message, refusal.model_dump()) from None
+        self.ctx.metrics.connections.labels(self.namespace).inc()
         logger.bind(sid=sid, user=state.principal.id, namespace=self.namespace).info(
             "connected namespace={} sid={} user={} kind={} client={}",
             self.namespace,
@@ -137,15 +190,25 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             state.client,
         )
 
+    def _claim_connection(self, sid: str, user: str, environ: Environ) -> None:
+        cap = self.ctx.connection_cap
+        if not cap.claim(self.namespace, user, sid):
+            message = f"Too many open connections for this user (at most {cap.limit} here)"
+            reason = f"connection limit reached ({cap.limit} on this node)"
+            refuse(self.namespace, AuthFailure("forbidden", message, reason, user), environ)
+
     async def _disconnect(self, sid: str, reason: str) -> None:
         try:
             session = await self.get_session(sid)
         except KeyError:
             session = {}
         state: ConnectionState | None = session.get(SESSION_KEY)
+        self.ctx.rate_limiter.forget(sid)
         if state is None:
             return  # a refused connect: already logged as a refusal
+        self.ctx.connection_cap.release(self.namespace, state.principal.id, sid)
         self.ctx.token_watch.forget(self.namespace, sid)
+        self.ctx.metrics.connections.labels(self.namespace).dec()
         logger.bind(sid=sid, user=state.principal.id, namespace=self.namespace).info(
             "disconnected namespace={} sid={} user={} reason={}",
             self.namespace,

@@ -17,9 +17,12 @@ UtcDatetime = Annotated[datetime, PlainSerializer(rfc3339, return_type=str, when
 
 
 class ClientPayload(BaseModel):
-    """A payload sent by a client: unknown fields are refused, strings are not coerced."""
+    """A payload sent by a client: unknown fields are refused, strings are not coerced.
 
-    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+    NaN and infinities (not JSON, though Python's decoder takes them) are refused too.
+    """
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, allow_inf_nan=False)
 
 
 class ServerPayload(BaseModel):

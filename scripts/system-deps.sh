@@ -3,10 +3,11 @@
 set -euo pipefail
 
 # command -> Debian package: Node for the client build and contract tests, Chromium for the
-# browser tests, redis-server for scale-out tests, PostgreSQL for the chat store tests. Debian
-# keeps the PostgreSQL server binaries off PATH, so that entry is a file pattern instead.
+# browser tests, redis-server for scale-out tests, PostgreSQL for the chat store tests, nginx
+# for the load-balancer test. Debian keeps the PostgreSQL server binaries off PATH, and
+# /usr/sbin is often not on a user's PATH, so those entries are file paths instead.
 declare -A NEEDED=([node]=nodejs [npm]=npm [chromium]=chromium [redis-server]=redis-server
-  ["/usr/lib/postgresql/*/bin/postgres"]=postgresql)
+  ["/usr/lib/postgresql/*/bin/postgres"]=postgresql [/usr/sbin/nginx]=nginx)
 
 missing=()
 for cmd in "${!NEEDED[@]}"; do

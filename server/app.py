@@ -40,7 +40,9 @@ from server.discovery import SOCKETIO_PATH, build_ws_config
 from server.emitter import Emitter
 from server.http import dev_login, discovery, health, web_client
 from server.http import metrics as metrics_route
+from server.limits import ConnectionCap, RateLimiter
 from server.metrics import Metrics
+from server.origins import OriginPolicy, origin_middlewares
 from server.readiness import Readiness
 from server.runs import RunRegistry
 from server.settings import Settings
@@ -59,14 +61,18 @@ def create_app(settings: Settings) -> web.Application:
 
     signing_secret = dev_signing_secret(settings) if settings.auth_mode == "dev" else None
     manager = cluster.client_manager(settings)
+    # One decision for the socket and /api: the middleware refuses and logs, python-engineio
+    # applies the same rule to its own CORS headers.
+    origins = OriginPolicy(settings.allowed_origins)
+    app.middlewares.extend(origin_middlewares(origins))
     sio = NetraServer(
         async_mode="aiohttp",
-        # None: only same-origin pages (and non-browser clients, which send no Origin).
-        cors_allowed_origins=list(settings.allowed_origins) or None,
+        cors_allowed_origins=origins.engineio_check,
         transports=list(settings.transports),
         ping_interval=settings.ping_interval_s,
         ping_timeout=settings.ping_timeout_s,
         max_http_buffer_size=settings.max_payload_bytes,
+        max_outbound_queue=settings.max_outbound_queue,
         client_manager=manager,
         logger=False,
         engineio_logger=False,
@@ -74,7 +80,7 @@ def create_app(settings: Settings) -> web.Application:
     replay = cluster.replay_store(settings)
     metrics = Metrics()
     app[METRICS] = metrics
-    emitter = Emitter(sio, replay, metrics, store_delivers=manager is not None)
+    emitter = Emitter(sio, replay, metrics, store_delivers=manager is not None, outbound=sio)
     if manager is not None:
         manager.stream_handler = emitter.deliver_published
         manager.on_resubscribed = emitter.catch_up_all
@@ -87,6 +93,8 @@ def create_app(settings: Settings) -> web.Application:
         token_watch=TokenWatch(
             sio, emitter, settings.token_expiry_warning_s, settings.token_expiry_grace_s
         ),
+        rate_limiter=RateLimiter.from_settings(settings),
+        connection_cap=ConnectionCap(settings.max_connections_per_user),
     )
     store = chat_store_from_url(settings.database_url)
     runs = RunRegistry()
@@ -114,7 +122,9 @@ def create_app(settings: Settings) -> web.Application:
     metrics_route.add_routes(app)
     discovery.add_routes(app)
     if signing_secret is not None:
-        app[DEV_TOKENS] = DevTokenIssuer(signing_secret, settings.dev_token_ttl_s)
+        app[DEV_TOKENS] = DevTokenIssuer(
+            signing_secret, settings.dev_token_ttl_s, settings.jwt_issuer, settings.jwt_audience
+        )
         dev_login.add_routes(app)
     web_client.add_routes(app, Path(settings.client_dist))
 

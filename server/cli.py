@@ -6,7 +6,7 @@ import typer
 from aiohttp import web
 from pydantic import ValidationError
 
-from server import __version__
+from server import __version__, cli_chat, cli_config, cli_token
 from server.log_setup import configure_logging
 from server.settings import Settings
 
@@ -14,7 +14,24 @@ cli = typer.Typer(
     help="netra-ws: Socket.IO backbone for AI-agent chat.",
     no_args_is_help=True,
     add_completion=False,
+    rich_markup_mode="markdown",
+    epilog="Run `netra-ws COMMAND --help` for a command's options and examples.",
 )
+
+
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"netra-ws {__version__}")
+        raise typer.Exit()
+
+
+@cli.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_print_version, is_eager=True, help="Print the version."
+    ),
+) -> None:
+    pass
 
 
 def load_settings(**overrides: object) -> Settings:
@@ -29,7 +46,11 @@ def load_settings(**overrides: object) -> Settings:
         raise typer.Exit(code=2) from None
 
 
-@cli.command()
+@cli.command(
+    epilog="**Examples**\n\n`netra-ws serve --port 9000`\n\n"
+    "`WS_AUTH_MODE=jwt WS_JWT_SECRET=... netra-ws serve`: "
+    "`netra-ws config` first shows what it will run with."
+)
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default WS_HOST, 127.0.0.1)."),
     port: int | None = typer.Option(None, help="Port (default WS_PORT, 8080)."),
@@ -56,7 +77,10 @@ def serve(
     )
 
 
-@cli.command()
+@cli.command(
+    epilog="**Examples**\n\n`netra-ws smoke`: against a throwaway server.\n\n"
+    "`netra-ws smoke http://127.0.0.1:8080`: against a running one."
+)
 def smoke(
     url: str | None = typer.Argument(
         None, help="Server to check, e.g. http://127.0.0.1:8080 (default: start a throwaway one)."
@@ -82,6 +106,11 @@ def smoke(
 def version() -> None:
     """Print the server version."""
     typer.echo(__version__)
+
+
+cli.command(epilog=cli_token.EPILOG)(cli_token.token)
+cli.command(epilog=cli_config.EPILOG)(cli_config.config)
+cli.command(epilog=cli_chat.EPILOG)(cli_chat.chat)
 
 
 def main() -> None:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from server.auth.verifier import TokenVerifier
 from server.emitter import Emitter
+from server.limits import ConnectionCap, RateLimiter
 from server.metrics import Metrics
 from server.settings import Settings
 from server.token_watch import TokenWatch
@@ -18,3 +19,5 @@ class ServerContext:
     emitter: Emitter
     metrics: Metrics
     token_watch: TokenWatch
+    rate_limiter: RateLimiter
+    connection_cap: ConnectionCap

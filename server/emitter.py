@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import socketio
 from loguru import logger
@@ -55,6 +55,14 @@ class _KeyedLocks:
                 self._locks[key] = (lock, users - 1)
 
 
+class OutboundGuard(Protocol):
+    """Watches each connection's outbound queue (server/engine.py, via NetraServer)."""
+
+    def check_outbound(self, sid: str, namespace: str) -> None: ...
+
+    def expect_outbound(self, sid: str, namespace: str, packets: int) -> None: ...
+
+
 @dataclass(slots=True)
 class _Follower:
     """A local /chat connection's place in its user's stream."""
@@ -73,8 +81,10 @@ class Emitter:
         metrics: Metrics,
         *,
         store_delivers: bool = False,
+        outbound: OutboundGuard | None = None,
     ) -> None:
         self._sio = sio
+        self._outbound = outbound
         self._metrics = metrics
         self._replay = replay
         self._store_delivers = store_delivers
@@ -94,6 +104,7 @@ class Emitter:
             ignore_queue=True,
         )
         self._metrics.events_out.labels(spec.name).inc()
+        self._check_outbound([sid], spec.namespace)
 
     async def to_namespace(self, payload: ServerPayload) -> None:
         """Every local connection of the payload's namespace (this node's notices, shutdown)."""
@@ -135,6 +146,8 @@ class Emitter:
             else:
                 replay = await self._replay.since(user_id, resume.epoch, resume.last_seq)
                 position = replay.position
+                # The replay and chat:ready are queued at once: not a sign of a slow reader.
+                self._expect_outbound(sid, len(replay.events or ()) + 1)
                 for event in replay.events or ():
                     await self._sio.emit(
                         event.name, event.data, to=sid, namespace=CHAT, ignore_queue=True
@@ -176,12 +189,12 @@ class Emitter:
     async def _deliver(self, user_id: str, name: str, data: dict[str, Any], epoch: str) -> None:
         seq = int(data["seq"])
         skip: list[str] = []
-        live: list[_Follower] = []
+        live: dict[str, _Follower] = {}
         for sid, follower in list(self._attached.get(user_id, {}).items()):
             if follower.epoch != epoch or seq <= follower.through:
                 skip.append(sid)
             elif seq == follower.through + 1:
-                live.append(follower)
+                live[sid] = follower
             else:
                 # Events this node never heard (a lost subscription): from the store instead.
                 skip.append(sid)
@@ -191,18 +204,30 @@ class Emitter:
         await self._sio.emit(
             name, data, room=user_room(user_id), namespace=CHAT, skip_sid=skip, ignore_queue=True
         )
-        for follower in live:
+        for follower in live.values():
             follower.through = seq
+        self._check_outbound(list(live), CHAT)
 
     async def _catch_up(self, user_id: str, sid: str, follower: _Follower) -> None:
         replay = await self._replay.since(user_id, follower.epoch, follower.through)
         if replay.events is None:
             self._drop(user_id, sid, "the events it missed are gone")
             return
+        self._expect_outbound(sid, len(replay.events))
         for event in replay.events:
             await self._sio.emit(event.name, event.data, to=sid, namespace=CHAT, ignore_queue=True)
             self._metrics.events_out.labels(event.name).inc()
             follower.through = event.seq
+
+    def _check_outbound(self, sids: list[str], namespace: str) -> None:
+        # An emit only queues packets; a client that stops reading would grow its queue forever.
+        if self._outbound is not None:
+            for sid in sids:
+                self._outbound.check_outbound(sid, namespace)
+
+    def _expect_outbound(self, sid: str, packets: int) -> None:
+        if self._outbound is not None:
+            self._outbound.expect_outbound(sid, CHAT, packets)
 
     def _drop(self, user_id: str, sid: str, why: str) -> None:
         """Disconnect a connection that cannot be brought up to date: it reconnects, resumes,

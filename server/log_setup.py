@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 import sys
 from typing import TYPE_CHECKING, Any
 
@@ -14,6 +15,25 @@ if TYPE_CHECKING:
 
 _QUIET_LIBRARIES = ("engineio.server", "socketio.server", "aiohttp.access")
 
+# Library debug logs print whole packets (connect `auth` and `system:auth_refresh` included):
+# credentials in them are masked, the rest of the line is kept.
+_SECRETS = (
+    # "token": "..." (or access_token, refresh_token...), JSON or Python repr.
+    (
+        re.compile(r"""(["'](?:\w*_)?token["']\s*:\s*)(["'])(?:\\.|(?!\2).)*\2""", re.I),
+        r"\1\2[redacted]\2",
+    ),
+    (re.compile(r"(\bBearer\s+)[^\s\"',;\]}]+", re.I), r"\1[redacted]"),
+    # Anything shaped like a JWT, wherever it sits.
+    (re.compile(r"\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*"), "[redacted-jwt]"),
+)
+
+
+def redact_secrets(text: str) -> str:
+    for pattern, replacement in _SECRETS:
+        text = pattern.sub(replacement, text)
+    return text
+
 
 class _InterceptHandler(logging.Handler):
     """Forwards standard-library records (aiohttp, engineio, socketio) to loguru."""
@@ -24,7 +44,7 @@ class _InterceptHandler(logging.Handler):
         except ValueError:
             level = record.levelno
         logger.opt(depth=6, exception=record.exc_info).bind(logger_name=record.name).log(
-            level, record.getMessage()
+            level, redact_secrets(record.getMessage())
         )
 
 

@@ -62,6 +62,10 @@ class Settings(BaseSettings):
     max_payload_bytes: int = Field(default=1_000_000, ge=1024)
     max_message_chars: int = Field(default=20_000, ge=1)
     rate_limit_per_min: int = Field(default=600, ge=1)
+    rate_limit_burst: int | None = Field(default=None, ge=1)
+    user_rate_limit_per_min: int | None = Field(default=None, ge=1)
+    max_connections_per_user: int = Field(default=20, ge=1)
+    max_outbound_queue: int = Field(default=1000, ge=1)
 
     # Backends
     redis_url: str | None = None
@@ -125,6 +129,21 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.env == "production"
+
+    @property
+    def connection_burst(self) -> int:
+        """Events one connection may send at once: WS_RATE_LIMIT_BURST, else 6 s worth."""
+        return self.rate_limit_burst or max(1, self.rate_limit_per_min // 10)
+
+    @property
+    def user_rate_per_min(self) -> int:
+        """All connections of one user together: unset, three busy connections' worth."""
+        return self.user_rate_limit_per_min or 3 * self.rate_limit_per_min
+
+    @property
+    def user_burst(self) -> int:
+        # The same share of a minute as a connection's burst.
+        return max(1, -(-self.connection_burst * self.user_rate_per_min // self.rate_limit_per_min))
 
 
 def check_startup_rules(settings: Settings) -> None:

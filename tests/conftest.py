@@ -1,16 +1,26 @@
 from __future__ import annotations
 
+import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 from loguru import logger
 
 from server.settings import Settings
 from tests.harness import LiveServer, live_server
 
 SettingsFactory = Callable[..., Settings]
+
+# Property tests drive a live server, so example times vary: no deadline. CI runs the same
+# examples every time; failures print a blob to reproduce them. No example database is kept.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, deadline=None, database=None, print_blob=True
+)
+hypothesis_settings.register_profile("dev", deadline=None, database=None, print_blob=True)
+hypothesis_settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 
 @pytest.fixture

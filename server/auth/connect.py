@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NoReturn
 
 from loguru import logger
 from pydantic import ValidationError
@@ -43,10 +43,15 @@ async def authenticate_connect(
             raise AuthFailure("auth_required", "Authentication required", "no token presented")
         verified = await verifier.verify(token)
     except AuthFailure as failure:
-        log_refusal(namespace, failure, environ)
-        refusal = ConnectRefusal(code=failure.code, message=failure.message)
-        raise SioConnectionRefusedError(failure.message, refusal.model_dump()) from None
+        refuse(namespace, failure, environ)
     return verified, connect_auth
+
+
+def refuse(namespace: str, failure: AuthFailure, environ: Environ) -> NoReturn:
+    """Log the refusal once and raise it as the client's `connect_error`."""
+    log_refusal(namespace, failure, environ)
+    refusal = ConnectRefusal(code=failure.code, message=failure.message)
+    raise SioConnectionRefusedError(failure.message, refusal.model_dump()) from None
 
 
 def _parse_auth(auth: Any) -> ConnectAuth:

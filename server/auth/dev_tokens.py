@@ -20,9 +20,17 @@ def dev_signing_secret(settings: Settings) -> str:
 
 
 class DevTokenIssuer:
-    def __init__(self, secret: str, default_ttl_s: int) -> None:
+    def __init__(
+        self,
+        secret: str,
+        default_ttl_s: int,
+        issuer: str | None = None,
+        audience: str | None = None,
+    ) -> None:
         self._secret = secret
         self._default_ttl_s = default_ttl_s
+        # The verifier checks iss and aud whenever they are set, dev mode included.
+        self._registered = {k: v for k, v in (("iss", issuer), ("aud", audience)) if v}
 
     def issue(
         self, user_id: str | None, display_name: str | None, ttl_s: int | None
@@ -37,6 +45,7 @@ class DevTokenIssuer:
             KIND_CLAIM: "dev",
             "iat": int(now.timestamp()),
             "exp": int(expires_at.timestamp()),
+            **self._registered,
         }
         token = jwt.encode(claims, self._secret, algorithm="HS256")
         return token, expires_at, principal

@@ -17,6 +17,12 @@ from server.settings import Settings
 # Claim naming the principal kind; tokens from an identity provider usually lack it (-> user).
 KIND_CLAIM = "kind"
 
+# The JWKS is cached whole and refetched when stale or when a token names a kid it lacks (a
+# rotated-in key), at most once per cooldown so unknown kids cannot hammer the endpoint. No
+# per-kid cache: a key dropped from the set stops verifying as soon as the set is refetched.
+JWKS_LIFESPAN_S = 300.0
+JWKS_REFRESH_COOLDOWN_S = 5.0
+
 
 @dataclass(frozen=True, slots=True)
 class VerifiedToken:
@@ -40,7 +46,11 @@ class TokenVerifier:
             self._algorithms = ["HS256"]
             self._static_key = signing_secret
         elif settings.jwt_jwks_url:
-            self._jwks = jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300)
+            self._jwks = jwt.PyJWKClient(
+                settings.jwt_jwks_url,
+                lifespan=JWKS_LIFESPAN_S,
+                cooldown_duration=JWKS_REFRESH_COOLDOWN_S,
+            )
         elif settings.jwt_public_key is not None:
             self._static_key = settings.jwt_public_key.get_secret_value()
         elif settings.jwt_secret is not None:
@@ -76,7 +86,11 @@ class TokenVerifier:
                 "dev principal outside dev auth mode",
                 user=principal.id,
             )
-        expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
+        try:
+            expires_at = datetime.fromtimestamp(int(claims["exp"]), tz=UTC)
+        except (OverflowError, ValueError, OSError) as exc:
+            # Signed, but beyond what a datetime holds (year 10000 and on).
+            raise AuthFailure("token_invalid", "Token is not valid", "exp out of range") from exc
         return VerifiedToken(principal=principal, expires_at=expires_at, claims=claims)
 
     async def _key_for(self, token: str) -> Any:

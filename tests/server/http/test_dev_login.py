@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from tests.conftest import SettingsFactory
-from tests.harness import LiveServer, live_server
+from tests.harness import LiveServer, connect, live_server
 
 
 async def _post(server: LiveServer, body: object) -> tuple[int, dict[str, object]]:
@@ -57,3 +57,19 @@ async def test_dev_login_does_not_exist_in_jwt_mode(make_settings: SettingsFacto
         http.post(f"{live.url}/api/auth/dev-login", json={}) as response,
     ):
         assert response.status == 404
+
+
+async def test_dev_tokens_carry_the_configured_issuer_and_audience(
+    make_settings: SettingsFactory,
+) -> None:
+    settings = make_settings(jwt_issuer="https://issuer.example", jwt_audience="netra-chat")
+    async with live_server(settings) as live:
+        body = await live.dev_login("alice")
+        claims = jwt.decode(body["token"], options={"verify_signature": False})
+        assert (claims["iss"], claims["aud"]) == ("https://issuer.example", "netra-chat")
+        # The server checks both whenever they are set: its own tokens must pass.
+        client, recorder = await connect(live, ["/system"], {"token": body["token"]})
+        try:
+            await recorder.wait_for("/system", "system:hello")
+        finally:
+            await client.disconnect()
