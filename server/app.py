@@ -116,6 +116,16 @@ def create_app(settings: Settings) -> web.Application:
     app[RUNS] = runs
     sio.register_namespace(SystemNamespace(ctx))
     sio.register_namespace(ChatNamespace(ctx, chat))
+    if settings.admin_ui and settings.admin_password is not None:
+        # Read-only in production: watching is fine there, kicking users out is not.
+        sio.instrument(
+            auth={
+                "username": settings.admin_username,
+                "password": settings.admin_password.get_secret_value(),
+            },
+            mode="production" if settings.is_production else "development",
+            read_only=settings.is_production,
+        )
     sio.attach(app, socketio_path=SOCKETIO_PATH.strip("/"))
 
     health.add_routes(app)

@@ -75,6 +75,11 @@ class Settings(BaseSettings):
     run_heartbeat_s: float = Field(default=5.0, gt=0)
     run_owner_ttl_s: float = Field(default=15.0, gt=0)
 
+    # Socket.IO Admin UI (https://admin.socket.io), on the /admin namespace
+    admin_ui: bool = False
+    admin_username: str = "admin"
+    admin_password: SecretStr | None = None
+
     # Shutdown
     shutdown_grace_s: float = Field(default=10.0, ge=0)
 
@@ -148,6 +153,8 @@ class Settings(BaseSettings):
 
 def check_startup_rules(settings: Settings) -> None:
     """Refuse combinations that would be insecure or could never authenticate anyone."""
+    if settings.admin_ui and not settings.admin_password:
+        raise SettingsError("WS_ADMIN_UI=1 needs WS_ADMIN_PASSWORD (the Admin UI's login)")
     if settings.auth_mode == "dev":
         if settings.is_production:
             raise SettingsError(
