@@ -73,6 +73,7 @@ def create_app(settings: Settings) -> web.Application:
         ping_timeout=settings.ping_timeout_s,
         max_http_buffer_size=settings.max_payload_bytes,
         max_outbound_queue=settings.max_outbound_queue,
+        websocket_compression=settings.websocket_compression,
         client_manager=manager,
         logger=False,
         engineio_logger=False,

@@ -15,6 +15,7 @@ from typing import Any
 
 import engineio
 from aiohttp import WebSocketError, WSCloseCode, WSMsgType
+from aiohttp.web import WebSocketResponse
 from engineio.async_drivers.aiohttp import WebSocket as AiohttpWebSocket
 from loguru import logger
 
@@ -27,9 +28,16 @@ SLOW_CONSUMER = "slow consumer"
 class GuardedEngine(engineio.AsyncServer):  # type: ignore[misc]
     _async: dict[str, Any]  # python-engineio's driver table for the async mode
 
-    def __init__(self, *args: Any, max_outbound_queue: int = 0, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_outbound_queue: int = 0,
+        websocket_compression: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_outbound_queue = max_outbound_queue
+        self.websocket_compression = websocket_compression
         # The driver table is module-wide in python-engineio: replace it on this server only.
         self._async = {**self._async, "websocket": _GuardedWebSocket}
         self._websockets: dict[str, tuple[asyncio.Transport, dict[str, Any]]] = {}
@@ -89,11 +97,20 @@ class _GuardedWebSocket(AiohttpWebSocket):  # type: ignore[misc]
 
     async def __call__(self, environ: dict[str, Any]) -> Any:
         eio_sid: str = self.handler.__self__.sid
-        transport = environ["aiohttp.request"].transport
-        if transport is not None:
-            self.server._websockets[eio_sid] = (transport, environ)
+        request = environ["aiohttp.request"]
+        if request.transport is not None:
+            self.server._websockets[eio_sid] = (request.transport, environ)
         try:
-            return await super().__call__(environ)
+            # As python-engineio's, but permessage-deflate is declined unless asked for: it
+            # costs about 95 KB per connection and CPU on every frame (docs/performance.md).
+            self._sock = WebSocketResponse(
+                max_msg_size=self.server.max_http_buffer_size,
+                compress=self.server.websocket_compression,
+            )
+            await self._sock.prepare(request)
+            self.environ = environ
+            await self.handler(self)
+            return self._sock
         finally:
             self.server._websockets.pop(eio_sid, None)
 

@@ -66,6 +66,7 @@ class Settings(BaseSettings):
     user_rate_limit_per_min: int | None = Field(default=None, ge=1)
     max_connections_per_user: int = Field(default=20, ge=1)
     max_outbound_queue: int = Field(default=1000, ge=1)
+    websocket_compression: bool = False
 
     # Backends
     redis_url: str | None = None
