@@ -18,7 +18,9 @@ SHORT = {
     "node": "(d) Node socket.io",
     "bare_deflate": "(b') bare tuned, deflate accepted",
     "full_no_client_deflate": "(a') full stack, client offers no deflate",
+    "full_deflate": "(a'') full stack, deflate accepted (WS_WEBSOCKET_COMPRESSION=true)",
 }
+HOLD_EXTRAS = ("bare_deflate", "full_no_client_deflate", "full_deflate")
 REQUEST_NAMES = {"ping": "system:ping", "request": "/chat request (chat:examples)"}
 # Throughput of the full stack over each baseline, at least.
 RATIO_TARGETS = (("bare", 0.85), ("asgi", 1.5), ("node", 0.5))
@@ -188,7 +190,7 @@ def markdown(results: dict[str, Any]) -> str:
             "| Server | held | failed | RSS before MiB | RSS after MiB | per connection KB |",
             "|---|---:|---:|---:|---:|---:|",
         ]
-        for key in (*SERVER_ORDER, "bare_deflate", "full_no_client_deflate"):
+        for key in (*SERVER_ORDER, *HOLD_EXTRAS):
             if key not in hold:
                 continue
             h = hold[key]
@@ -277,7 +279,7 @@ def chart(results: dict[str, Any], path: Path) -> None:
 
     ax = axes[0][1]
     hold = scenarios.get("hold", {})
-    keys = [k for k in (*SERVER_ORDER, "bare_deflate", "full_no_client_deflate") if k in hold]
+    keys = [k for k in (*SERVER_ORDER, *HOLD_EXTRAS) if k in hold]
     if keys:
         values = [hold[k]["bytes_per_connection"] / 1000 for k in keys]
         bars = ax.barh([SHORT[k] for k in keys], values, color="tab:purple")

@@ -14,7 +14,7 @@ import platform
 import statistics
 import subprocess
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
@@ -59,7 +59,7 @@ class Plan:
     hold_connections: int = 10_000
     hold_batch: int = 200
     hold_settle_s: float = 3.0
-    hold_variants: bool = True  # also: bare with deflate, full stack without client deflate
+    hold_variants: bool = True  # also: bare and full stack with permessage-deflate accepted
     stream_clients: int = 200
     stream_text: str = "count to 100"
     stream_tokens_per_s: float = 50.0
@@ -268,9 +268,12 @@ async def scenario_hold(plan: Plan, workdir: Path) -> dict[str, Any]:
         progress(f"scenario 2: {note}")
     variants: list[tuple[ServerSpec, bool]] = [(full_stack(), True), (bare(), True), (node(), True)]
     if plan.hold_variants:
+        deflated = full_stack(
+            label="(a'') full stack, deflate accepted", WS_WEBSOCKET_COMPRESSION="true"
+        )
         variants += [
             (bare(deflate=True), True),
-            (full_stack(label="(a') full stack, client offers no deflate"), False),
+            (replace(deflated, key="full_deflate"), True),
         ]
     out: dict[str, Any] = {"requested": wanted, "connections": connections, "note": note}
     for spec, client_deflate in variants:

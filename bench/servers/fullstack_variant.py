@@ -1,9 +1,15 @@
-"""The full stack, unchanged, started with launch-time tuning applied from outside: the
-evidence for docs/performance.md's tuning list (`make bench-tuning`). `--uvloop` runs it on
-uvloop, `--orjson` gives python-socketio/engineio an orjson-backed json module, `--no-deflate`
-refuses permessage-deflate at the websocket handshake. No flag: same as `python -m server serve`.
+"""The full stack, its code unchanged, started with one launch-time change applied from
+outside: the evidence for docs/performance.md's tuning list (`make bench-tuning`).
 
-Usage: python -m bench.servers.fullstack_variant [--uvloop] [--orjson] [--no-deflate]
+    --asyncio-loop   serve on the standard asyncio loop instead of the uvloop `serve` picks
+    --uvloop         serve on uvloop (for a server that does not pick it itself)
+    --orjson         an orjson-backed json module for python-socketio and python-engineio
+    --no-deflate     refuse permessage-deflate in every aiohttp websocket handshake
+
+No flag: the same as `python -m server serve`. Settings still come from WS_* variables (the
+harness sets WS_WEBSOCKET_COMPRESSION=true for the deflate-accepted variant).
+
+Usage: python -m bench.servers.fullstack_variant [flags]
 """
 
 from __future__ import annotations
@@ -15,7 +21,7 @@ from typing import Any
 
 import engineio.packet
 import socketio.packet
-from aiohttp import web_ws
+from aiohttp import web, web_ws
 
 from bench.servers.common import OrjsonJson
 
@@ -32,16 +38,31 @@ def refuse_deflate() -> None:
     web_ws.WebSocketResponse.__init__ = init  # type: ignore[method-assign]
 
 
+def force_loop(factory: Any) -> None:
+    """Whatever loop `serve` asks for, aiohttp's run_app gets one from `factory`."""
+    original = web.run_app
+
+    def run_app(*args: Any, **kwargs: Any) -> None:
+        kwargs["loop"] = factory()
+        original(*args, **kwargs)
+
+    web.run_app = run_app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--uvloop", action="store_true")
+    loops = parser.add_mutually_exclusive_group()
+    loops.add_argument("--asyncio-loop", action="store_true")
+    loops.add_argument("--uvloop", action="store_true")
     parser.add_argument("--orjson", action="store_true")
     parser.add_argument("--no-deflate", action="store_true")
     args = parser.parse_args()
+    if args.asyncio_loop:
+        force_loop(asyncio.new_event_loop)
     if args.uvloop:
         import uvloop
 
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        force_loop(uvloop.new_event_loop)
     if args.orjson:
         socketio.packet.Packet.json = OrjsonJson
         engineio.packet.Packet.json = OrjsonJson
