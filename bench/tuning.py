@@ -355,6 +355,18 @@ VARIANTS: tuple[tuple[str, str, tuple[str, ...], dict[str, str]], ...] = (
     ),
     ("asyncio_loop", "(a) on the standard asyncio loop", ("--asyncio-loop",), {}),
     ("orjson", "(a) + orjson as python-socketio's json", ("--orjson",), {}),
+    (
+        "inline_handlers",
+        "(a) + python-socketio async_handlers=False",
+        ("--inline-handlers",),
+        {},
+    ),
+    (
+        "orjson_inline",
+        "(a) + orjson + async_handlers=False",
+        ("--orjson", "--inline-handlers"),
+        {},
+    ),
 )
 
 
@@ -417,8 +429,8 @@ def _whatif_md(results: dict[str, Any]) -> str:
         f"held connection with {results['meta']['hold_connections']:,} connections, and resume "
         "of 1,000 missed events (median of 20). Server "
         "code unchanged: `bench/servers/fullstack_variant.py` applies each change at launch. "
-        "Regenerate with `make bench-tuning`. Rows differ from the full stack as it is by "
-        "one change each.",
+        "Regenerate with `make bench-tuning`. Each row differs from the full stack as it is by "
+        "the change it names.",
         "",
         "| Variant | ping acks/s | vs as is | request acks/s | vs as is | KB per connection "
         "| resume of 1,000 p50 ms |",

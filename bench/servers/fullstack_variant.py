@@ -5,6 +5,8 @@ outside: the evidence for docs/performance.md's tuning list (`make bench-tuning`
     --uvloop         serve on uvloop (for a server that does not pick it itself)
     --orjson         an orjson-backed json module for python-socketio and python-engineio
     --no-deflate     refuse permessage-deflate in every aiohttp websocket handshake
+    --inline-handlers  python-socketio's async_handlers=False: each event's handler runs on
+                     its connection's reader task instead of a new Task per event
 
 No flag: the same as `python -m server serve`. Settings still come from WS_* variables (the
 harness sets WS_WEBSOCKET_COMPRESSION=true for the deflate-accepted variant).
@@ -20,6 +22,7 @@ import sys
 from typing import Any
 
 import engineio.packet
+import socketio
 import socketio.packet
 from aiohttp import web, web_ws
 
@@ -36,6 +39,17 @@ def refuse_deflate() -> None:
         original(self, *args, **kwargs)
 
     web_ws.WebSocketResponse.__init__ = init  # type: ignore[method-assign]
+
+
+def inline_handlers() -> None:
+    """Every python-socketio AsyncServer defaults to async_handlers=False."""
+    original = socketio.AsyncServer.__init__
+
+    def init(self: socketio.AsyncServer, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("async_handlers", False)
+        original(self, *args, **kwargs)
+
+    socketio.AsyncServer.__init__ = init
 
 
 def force_loop(factory: Any) -> None:
@@ -56,6 +70,7 @@ def main() -> None:
     loops.add_argument("--uvloop", action="store_true")
     parser.add_argument("--orjson", action="store_true")
     parser.add_argument("--no-deflate", action="store_true")
+    parser.add_argument("--inline-handlers", action="store_true")
     args = parser.parse_args()
     if args.asyncio_loop:
         force_loop(asyncio.new_event_loop)
@@ -68,6 +83,8 @@ def main() -> None:
         engineio.packet.Packet.json = OrjsonJson
     if args.no_deflate:
         refuse_deflate()
+    if args.inline_handlers:
+        inline_handlers()
 
     from server.cli import main as serve
 
