@@ -273,7 +273,9 @@ def chart(results: dict[str, Any], path: Path) -> None:
             xs = [j + (i - 0.5) * width for j in range(len(keys))]
             bars = ax.bar(xs, values, width, label=name)
             ax.bar_label(bars, fmt="{:,.0f}", fontsize=7)
-        ax.set_xticks(range(len(keys)), [SHORT[k] for k in keys], fontsize=8)
+        ax.set_xticks(
+            range(len(keys)), [SHORT[k].replace(") ", ")\n", 1) for k in keys], fontsize=8
+        )
         ax.legend(fontsize=8)
     ax.set_title("1. Acked round trips: acks/s (higher is better)")
 
@@ -282,7 +284,8 @@ def chart(results: dict[str, Any], path: Path) -> None:
     keys = [k for k in (*SERVER_ORDER, *HOLD_EXTRAS) if k in hold]
     if keys:
         values = [hold[k]["bytes_per_connection"] / 1000 for k in keys]
-        bars = ax.barh([SHORT[k] for k in keys], values, color="tab:purple")
+        labels = [SHORT[k].split(" (WS_")[0].replace(", ", ",\n", 1) for k in keys]
+        bars = ax.barh(labels, values, color="tab:purple")
         ax.bar_label(bars, fmt="{:.1f}", fontsize=8)
         ax.axvline(MAX_BYTES_PER_CONNECTION / 1000, color="red", linestyle="--", label="target")
         ax.invert_yaxis()
@@ -303,8 +306,9 @@ def chart(results: dict[str, Any], path: Path) -> None:
             ax.bar_label(bars, fmt="{:.0f}", fontsize=8)
         ax.set_xticks(range(len(labels)), labels)
         ax.axhline(MAX_STREAM_P99_LAG_MS, color="red", linestyle="--", label="p99 target")
+        ax.set_yscale("log")
         ax.legend(fontsize=8)
-    ax.set_title("3. Token-to-receipt lag, ms (lower is better)")
+    ax.set_title("3. Token-to-receipt lag, ms, log scale (lower is better)")
 
     ax = axes[1][1]
     resume = scenarios.get("resume")
