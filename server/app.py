@@ -81,7 +81,7 @@ def create_app(settings: Settings) -> web.Application:
     replay = cluster.replay_store(settings)
     metrics = Metrics()
     app[METRICS] = metrics
-    emitter = Emitter(sio, replay, metrics, store_delivers=manager is not None, outbound=sio)
+    emitter = Emitter(sio, replay, metrics, outbound=sio)
     if manager is not None:
         manager.stream_handler = emitter.deliver_published
         manager.on_resubscribed = emitter.catch_up_all

@@ -80,14 +80,12 @@ class Emitter:
         replay: ReplayStore,
         metrics: Metrics,
         *,
-        store_delivers: bool = False,
         outbound: OutboundGuard | None = None,
     ) -> None:
         self._sio = sio
         self._outbound = outbound
         self._metrics = metrics
         self._replay = replay
-        self._store_delivers = store_delivers
         self._user_locks = _KeyedLocks()
         # Per user, each local /chat connection and its place in the stream.
         self._attached: dict[str, dict[str, _Follower]] = {}
@@ -120,7 +118,7 @@ class Emitter:
         body = payload.model_dump(mode="json")
         now = datetime.now(UTC)
         started = time.perf_counter()
-        if self._store_delivers:
+        if self._replay.publishes:
             event = await self._replay.append(user_id, spec.name, body, now)
         else:
             async with self._user_locks.hold(user_id):

@@ -37,6 +37,10 @@ class MemoryReplayStore:
         # A fresh epoch per instance: a restarted process cannot vouch for earlier seqs.
         self.epoch = secrets.token_hex(8)
 
+    @property
+    def publishes(self) -> bool:
+        return False
+
     async def open(self) -> None:
         return None
 

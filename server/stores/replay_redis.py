@@ -172,6 +172,10 @@ class RedisReplayStore:
         client = Redis.from_url(url, protocol=2)
         return cls(client, max_events, ttl_s, owns_client=True, **options)
 
+    @property
+    def publishes(self) -> bool:
+        return self._announcer is not None
+
     async def open(self) -> None:
         await self._client.script_load(_SCRIPT)
         await self._client.hsetnx(self._prefix + "epoch", "id", secrets.token_hex(8))

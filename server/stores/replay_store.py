@@ -49,6 +49,12 @@ class ReplayStore(Protocol):
       partial gap.
     """
 
+    @property
+    def publishes(self) -> bool:
+        """True while `append` also publishes each event to every node (cluster mode): the
+        Emitter then delivers it from the subscription, not after the append."""
+        ...
+
     async def open(self) -> None: ...
 
     async def close(self) -> None: ...
