@@ -6,6 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from loguru import logger
+from redis.exceptions import RedisError
 
 from schemas.chat import AgentRunFailed, RunError
 from server.cluster.run_control import RunControl
@@ -37,6 +38,8 @@ class OrphanReaper:
             await asyncio.sleep(self._interval_s)
             try:
                 await self.sweep()
+            except (RedisError, OSError) as exc:
+                logger.warning("sweeping for runs of lost nodes skipped: {}", exc)
             except Exception:
                 logger.exception("sweeping for runs of lost nodes failed")
 

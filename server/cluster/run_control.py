@@ -18,6 +18,9 @@ from loguru import logger
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
+from schemas.ack import ErrorCode
+from server.errors import AppError
+
 PREFIX = "netra:run:"
 # A finished run's owner is remembered this long, so a late stop answers "not running".
 FINISHED_TTL_S = 3600
@@ -52,7 +55,11 @@ class RunControl:
     async def claim(self, run_id: str, user_id: str) -> None:
         self._owned[run_id] = user_id
         value = orjson.dumps({"node": self.node_id, "user": user_id})
-        await self._client.set(_owner_key(run_id), value, px=self._owner_ttl_ms)
+        try:
+            await self._client.set(_owner_key(run_id), value, px=self._owner_ttl_ms)
+        except (RedisError, OSError) as exc:
+            # The answer runs anyway; the heartbeat writes the claim once Redis is back.
+            logger.warning("run {} not yet claimed in Redis: {}", run_id, exc)
 
     async def release(self, run_id: str) -> None:
         user_id = self._owned.pop(run_id, None)
@@ -65,7 +72,13 @@ class RunControl:
     async def stop(self, user_id: str, run_id: str) -> bool | None:
         """Ask the owning node to stop a run: True if sent, False if it already ended,
         None if no node knows it (or it is another user's)."""
-        raw = await self._client.get(_owner_key(run_id))
+        try:
+            raw = await self._client.get(_owner_key(run_id))
+        except (RedisError, OSError) as exc:
+            logger.warning("cannot look up the node of run {}: {}", run_id, exc)
+            raise AppError(
+                ErrorCode.INTERNAL, "The node running this answer cannot be reached now"
+            ) from exc
         if raw is None:
             return None
         owner = orjson.loads(raw)
@@ -74,7 +87,12 @@ class RunControl:
         if owner.get("node") is None:
             return False
         message = orjson.dumps({"user": user_id, "run": run_id})
-        await self._client.publish(_node_channel(owner["node"]), message)
+        try:
+            await self._client.publish(_node_channel(owner["node"]), message)
+        except (RedisError, OSError) as exc:
+            raise AppError(
+                ErrorCode.INTERNAL, "The node running this answer cannot be reached now"
+            ) from exc
         return True
 
     async def unowned(self, run_ids: Iterable[str]) -> list[str]:

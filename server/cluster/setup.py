@@ -6,6 +6,7 @@ from server.cluster.delivery import ClusterManager, StreamAnnouncer
 from server.cluster.run_control import RunControl
 from server.runs import RunRegistry, UnknownRun
 from server.settings import Settings
+from server.stores.replay_failover import FailoverReplayStore
 from server.stores.replay_memory import MemoryReplayStore
 from server.stores.replay_redis import RedisReplayStore
 from server.stores.replay_store import ReplayStore
@@ -19,12 +20,17 @@ def client_manager(settings: Settings) -> ClusterManager | None:
 
 def replay_store(settings: Settings) -> ReplayStore:
     if settings.redis_url:
-        return RedisReplayStore.from_url(
+        shared = RedisReplayStore.from_url(
             settings.redis_url,
             settings.replay_max_events,
             settings.replay_ttl_s,
             announcer=StreamAnnouncer(CHANNEL),
         )
+        return FailoverReplayStore(shared, lambda: local_replay_store(settings))
+    return local_replay_store(settings)
+
+
+def local_replay_store(settings: Settings) -> MemoryReplayStore:
     return MemoryReplayStore(settings.replay_max_events, settings.replay_ttl_s)
 
 
@@ -45,5 +51,9 @@ def run_control(settings: Settings, runs: RunRegistry) -> RunControl | None:
 
 async def check_redis(store: ReplayStore) -> None:
     """Readiness: raises when the shared store does not answer."""
-    if isinstance(store, RedisReplayStore) and not await store.ping():
+    if not isinstance(store, FailoverReplayStore):
+        return
+    if not await store.ping():
         raise ConnectionError("Redis does not answer")
+    if store.degraded:
+        raise ConnectionError("Redis answers again; switching back to the shared history")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from server.stores.replay_failover import FailoverReplayStore
 from server.stores.replay_memory import MemoryReplayStore
 from server.stores.replay_redis import RedisReplayStore
 from server.stores.replay_store import ReplayStore
@@ -65,7 +66,25 @@ async def _redis(stack: AsyncExitStack, tmp_path: Path) -> Backend:
     return Backend(store=await open_store(), clock=clock, restart=restart)
 
 
-@pytest.fixture(params=[_memory, _redis], ids=["memory", "redis"])
+async def _failover(stack: AsyncExitStack, tmp_path: Path) -> Backend:
+    # With Redis answering, the cluster's store must keep every guarantee of the Redis one.
+    server = await stack.enter_async_context(running_redis(tmp_path))
+    clock = FakeClock()
+
+    async def open_store() -> ReplayStore:
+        shared = RedisReplayStore.from_url(server.url, MAX_EVENTS, TTL_S, clock=clock)
+        store = FailoverReplayStore(shared, lambda: MemoryReplayStore(MAX_EVENTS, TTL_S))
+        await store.open()
+        return store
+
+    async def restart() -> ReplayStore:
+        await server.restart()
+        return await open_store()
+
+    return Backend(store=await open_store(), clock=clock, restart=restart)
+
+
+@pytest.fixture(params=[_memory, _redis, _failover], ids=["memory", "redis", "failover"])
 async def backend(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Backend]:
     async with AsyncExitStack() as stack:
         made: Backend = await request.param(stack, tmp_path)
