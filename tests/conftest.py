@@ -14,6 +14,9 @@ from tests.harness import LiveServer, live_server
 
 SettingsFactory = Callable[..., Settings]
 
+# Cluster and contract tests share the multi-node fixtures (Redis, PostgreSQL, nodes).
+pytest_plugins = ["tests.cluster_nodes"]
+
 # Property tests drive a live server, so example times vary: no deadline. CI runs the same
 # examples every time; failures print a blob to reproduce them. No example database is kept.
 hypothesis_settings.register_profile(

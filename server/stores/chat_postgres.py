@@ -11,47 +11,24 @@ from typing import Any, Final
 
 import asyncpg
 
+from server.stores import chat_sql
 from server.stores.chat_records import MessageRecord, MessageStatus, SendRecord, ThreadRecord
 from server.stores.chat_store import NotFoundError, StoreError, thread_title
 
-SCHEMA_VERSION: Final = 1
 POSTGRES_SCHEMES: Final = ("postgresql", "postgres")
 
 # Any bigint unique to this schema; every node takes it before touching the schema.
 _SCHEMA_LOCK_KEY: Final = int.from_bytes(b"netra-ws", "big")
-_RUN_STATUS: Final = {"complete": "completed", "stopped": "stopped", "failed": "failed"}
 _CONNECT_TIMEOUT_S: Final = 10.0
 _ERRORS: Final = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 
-# `seq` breaks ties between rows stamped with the same time. The messages' foreign keys
-# are deferred so a send can claim its (user_id, client_msg_id) slot first, before it
-# writes the thread and run the message points to.
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS threads (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id TEXT NOT NULL UNIQUE,
-    user_id TEXT NOT NULL, title TEXT NOT NULL,
-    created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL);
-CREATE INDEX IF NOT EXISTS threads_by_activity ON threads (user_id, updated_at, seq);
-CREATE TABLE IF NOT EXISTS runs (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id TEXT NOT NULL UNIQUE,
-    thread_id TEXT NOT NULL REFERENCES threads (id),
-    status TEXT NOT NULL CHECK (status IN ('streaming', 'completed', 'stopped', 'failed')),
-    created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL);
-CREATE INDEX IF NOT EXISTS runs_streaming ON runs (status) WHERE status = 'streaming';
-CREATE TABLE IF NOT EXISTS messages (
-    seq BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, id TEXT NOT NULL UNIQUE,
-    thread_id TEXT NOT NULL REFERENCES threads (id) DEFERRABLE INITIALLY DEFERRED,
-    user_id TEXT NOT NULL, role TEXT NOT NULL CHECK (role IN ('user', 'assistant')),
-    text TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('complete', 'streaming', 'stopped', 'failed')),
-    client_msg_id TEXT, run_id TEXT REFERENCES runs (id) DEFERRABLE INITIALLY DEFERRED,
-    reply_to TEXT REFERENCES messages (id),
-    created_at TIMESTAMPTZ NOT NULL, updated_at TIMESTAMPTZ NOT NULL,
-    UNIQUE (user_id, client_msg_id));
-CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (thread_id, created_at, seq);
-CREATE INDEX IF NOT EXISTS messages_streaming ON messages (status) WHERE status = 'streaming';
-"""
+# The messages' foreign keys are deferred so a send can claim its (user_id, client_msg_id)
+# slot first, before it writes the thread and run the message points to.
+_SCHEMA: Final = chat_sql.chat_schema(
+    seq="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
+    timestamp="TIMESTAMPTZ",
+    deferred=" DEFERRABLE INITIALLY DEFERRED",
+)
 # now() is the transaction's start time on the database's clock: one clock for every
 # node, and one timestamp for all rows a transaction writes.
 _INSERT_MESSAGE: Final = (
@@ -125,7 +102,7 @@ class PostgresChatStore:
     async def ping(self) -> None:
         pool = self._pool
         if pool is None:
-            raise StoreError("chat store is not open")
+            raise StoreError(chat_sql.NOT_OPEN)
         try:
             async with asyncio.timeout(self._ping_timeout):
                 await pool.fetchval("SELECT 1")
@@ -157,14 +134,13 @@ class PostgresChatStore:
                 # Raising rolls back the message inserted above.
                 thread = await conn.fetchrow(_TOUCH_THREAD, thread_id, user_id)
                 if thread is None:
-                    raise NotFoundError(f"thread {thread_id!r} not found")
+                    raise chat_sql.thread_missing(thread_id)
             sql = "INSERT INTO runs (id, thread_id, status, created_at, updated_at)"
             sql += " VALUES ($1, $2, 'streaming', now(), now())"
             await conn.execute(sql, run_id, thread_id)
-            message = _message(inserted)
-            return SendRecord(
-                thread=_thread(thread), message=message, run_id=run_id, duplicate=False
-            )
+            message = chat_sql.message_record(inserted)
+            thread_record = chat_sql.thread_record(thread)
+            return SendRecord(thread=thread_record, message=message, run_id=run_id, duplicate=False)
 
     async def start_assistant_message(
         self, *, user_id: str, thread_id: str, run_id: str, reply_to: str, message_id: str
@@ -172,21 +148,19 @@ class PostgresChatStore:
         async with self._writing() as conn:
             found = await conn.fetchrow(_REFERENCES, thread_id, user_id, run_id, reply_to)
             if not found["thread"]:
-                raise NotFoundError(f"thread {thread_id!r} not found")
+                raise chat_sql.thread_missing(thread_id)
             if not found["run"]:
-                raise NotFoundError(f"run {run_id!r} not found in thread {thread_id!r}")
+                raise chat_sql.missing_in_thread("run", run_id, thread_id)
             if not found["reply_to"]:
-                raise NotFoundError(f"message {reply_to!r} not found in thread {thread_id!r}")
+                raise chat_sql.missing_in_thread("message", reply_to, thread_id)
             row = (message_id, thread_id, user_id, "assistant", "", "streaming", None)
             inserted = await conn.fetchrow(_INSERT_MESSAGE + " RETURNING *", *row, run_id, reply_to)
-            return _message(inserted)
+            return chat_sql.message_record(inserted)
 
     async def finish_assistant_message(
         self, *, message_id: str, text: str, status: MessageStatus
     ) -> MessageRecord:
-        run_status = _RUN_STATUS.get(status)
-        if run_status is None:
-            raise ValueError(f"cannot finish a message with status {status!r}")
+        run_ended = chat_sql.run_status(status)
         async with self._writing() as conn:
             sql = "UPDATE messages SET text = $2, status = $3, updated_at = now()"
             sql += " WHERE id = $1 AND role = 'assistant' RETURNING *"
@@ -194,16 +168,16 @@ class PostgresChatStore:
             if row is None:
                 raise NotFoundError(f"assistant message {message_id!r} not found")
             sql = "UPDATE runs SET status = $2, updated_at = now() WHERE id = $1"
-            await conn.execute(sql, row["run_id"], run_status)
+            await conn.execute(sql, row["run_id"], run_ended)
             await conn.execute(_TOUCH_THREAD, row["thread_id"], row["user_id"])
-            return _message(row)
+            return chat_sql.message_record(row)
 
     async def list_threads(self, user_id: str, limit: int = 100) -> list[ThreadRecord]:
-        _check_limit(limit)
+        chat_sql.check_limit(limit)
         sql = "SELECT * FROM threads WHERE user_id = $1 ORDER BY updated_at DESC, seq DESC LIMIT $2"
         async with self._reading() as conn:
             rows = await conn.fetch(sql, user_id, limit)
-        return [_thread(row) for row in rows]
+        return [chat_sql.thread_record(row) for row in rows]
 
     async def get_thread(self, user_id: str, thread_id: str) -> ThreadRecord:
         async with self._reading() as conn:
@@ -212,7 +186,7 @@ class PostgresChatStore:
     async def list_messages(
         self, *, user_id: str, thread_id: str, limit: int = 50, before: str | None = None
     ) -> list[MessageRecord]:
-        _check_limit(limit)
+        chat_sql.check_limit(limit)
         async with self._snapshot() as conn:
             await _owned_thread(conn, user_id, thread_id)
             sql = "SELECT * FROM messages WHERE thread_id = $1"
@@ -222,21 +196,21 @@ class PostgresChatStore:
                 anchor_sql = "SELECT * FROM messages WHERE id = $1 AND thread_id = $2"
                 anchor = await conn.fetchrow(anchor_sql, before, thread_id)
                 if anchor is None:
-                    raise NotFoundError(f"message {before!r} not found in thread {thread_id!r}")
+                    raise chat_sql.missing_in_thread("message", before, thread_id)
                 sql += " AND (created_at, seq) < ($3, $4)" + _NEWEST_MESSAGES
                 at, seq = anchor["created_at"], anchor["seq"]
                 rows = await conn.fetch(sql, thread_id, limit, at, seq)
-        return [_message(row) for row in reversed(rows)]
+        return [chat_sql.message_record(row) for row in reversed(rows)]
 
     async def list_streaming(
         self, started_before: datetime, limit: int = 100
     ) -> list[MessageRecord]:
-        _check_limit(limit)
+        chat_sql.check_limit(limit)
         sql = "SELECT * FROM messages WHERE role = 'assistant' AND status = 'streaming'"
         sql += " AND created_at < $1 ORDER BY created_at, seq LIMIT $2"
         async with self._reading() as conn:
             rows = await conn.fetch(sql, started_before.astimezone(UTC), limit)
-        return [_message(row) for row in rows]
+        return [chat_sql.message_record(row) for row in rows]
 
     async def fail_interrupted_runs(self) -> int:
         """Mark every assistant message and run still "streaming" as "failed".
@@ -258,7 +232,7 @@ class PostgresChatStore:
     async def _reading(self) -> AsyncIterator[Any]:
         pool = self._pool
         if pool is None:
-            raise StoreError("chat store is not open")
+            raise StoreError(chat_sql.NOT_OPEN)
         with _db_errors():
             async with pool.acquire() as conn:
                 yield conn
@@ -291,18 +265,18 @@ async def _migrate(conn: Any) -> None:
         await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK_KEY)
         await conn.execute(_SCHEMA)
         version = await conn.fetchval("SELECT MAX(version) FROM schema_version")
+        chat_sql.check_schema_version(version)
         if version is None:
-            await conn.execute("INSERT INTO schema_version (version) VALUES ($1)", SCHEMA_VERSION)
-        elif version > SCHEMA_VERSION:
-            raise StoreError(f"database schema version {version} is newer than supported")
+            sql = "INSERT INTO schema_version (version) VALUES ($1)"
+            await conn.execute(sql, chat_sql.SCHEMA_VERSION)
 
 
 async def _owned_thread(conn: Any, user_id: str, thread_id: str) -> ThreadRecord:
     sql = "SELECT * FROM threads WHERE id = $1 AND user_id = $2"
     row = await conn.fetchrow(sql, thread_id, user_id)
     if row is None:
-        raise NotFoundError(f"thread {thread_id!r} not found")
-    return _thread(row)
+        raise chat_sql.thread_missing(thread_id)
+    return chat_sql.thread_record(row)
 
 
 async def _find_sent(conn: Any, user_id: str, client_msg_id: str) -> SendRecord | None:
@@ -310,22 +284,5 @@ async def _find_sent(conn: Any, user_id: str, client_msg_id: str) -> SendRecord 
     row = await conn.fetchrow(sql, user_id, client_msg_id)
     if row is None:
         return None
-    message = _message(row)
-    if message.run_id is None:
-        raise StoreError(f"user message {message.id!r} has no run")
-    thread = await _owned_thread(conn, user_id, message.thread_id)
-    return SendRecord(thread=thread, message=message, run_id=message.run_id, duplicate=True)
-
-
-def _check_limit(limit: int) -> None:
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-
-
-def _thread(row: Any) -> ThreadRecord:
-    return ThreadRecord.model_validate({k: v for k, v in row.items() if k != "seq"})
-
-
-def _message(row: Any) -> MessageRecord:
-    # `seq` only orders rows; the records do not carry it.
-    return MessageRecord.model_validate({k: v for k, v in row.items() if k != "seq"})
+    message = chat_sql.message_record(row)
+    return chat_sql.repeated_send(message, await _owned_thread(conn, user_id, message.thread_id))

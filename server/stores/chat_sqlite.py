@@ -5,68 +5,33 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager, suppress
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import aiosqlite
 
+from server.stores import chat_sql
 from server.stores.chat_records import MessageRecord, MessageStatus, SendRecord, ThreadRecord
 from server.stores.chat_store import NotFoundError, StoreError, thread_title
+from server.stores.sqlite_connection import (
+    Db,
+    db_errors,
+    execute,
+    fetch_all,
+    fetch_one,
+    sqlite_path_from_url,
+    transaction,
+)
 
-SCHEMA_VERSION: Final = 1
-
-_Db = aiosqlite.Connection
-_URL_PREFIX: Final = "sqlite:///"
-_RUN_STATUS: Final = {"complete": "completed", "stopped": "stopped", "failed": "failed"}
-
-# `seq` (AUTOINCREMENT) breaks ties between rows written in the same microsecond.
-_SCHEMA: Final = """
-CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
-CREATE TABLE IF NOT EXISTS threads (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE, user_id TEXT NOT NULL,
-    title TEXT NOT NULL, created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS threads_by_activity ON threads (user_id, updated_at, seq);
-CREATE TABLE IF NOT EXISTS runs (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
-    thread_id TEXT NOT NULL REFERENCES threads (id),
-    status TEXT NOT NULL CHECK (status IN ('streaming', 'completed', 'stopped', 'failed')),
-    created_at TEXT NOT NULL, updated_at TEXT NOT NULL);
-CREATE INDEX IF NOT EXISTS runs_streaming ON runs (status) WHERE status = 'streaming';
-CREATE TABLE IF NOT EXISTS messages (
-    seq INTEGER PRIMARY KEY AUTOINCREMENT, id TEXT NOT NULL UNIQUE,
-    thread_id TEXT NOT NULL REFERENCES threads (id), user_id TEXT NOT NULL,
-    role TEXT NOT NULL CHECK (role IN ('user', 'assistant')), text TEXT NOT NULL,
-    status TEXT NOT NULL CHECK (status IN ('complete', 'streaming', 'stopped', 'failed')),
-    client_msg_id TEXT, run_id TEXT REFERENCES runs (id),
-    reply_to TEXT REFERENCES messages (id), created_at TEXT NOT NULL, updated_at TEXT NOT NULL,
-    UNIQUE (user_id, client_msg_id));
-CREATE INDEX IF NOT EXISTS messages_by_thread ON messages (thread_id, created_at, seq);
-CREATE INDEX IF NOT EXISTS messages_streaming ON messages (status) WHERE status = 'streaming';
-"""
+_SCHEMA: Final = chat_sql.chat_schema(seq="INTEGER PRIMARY KEY AUTOINCREMENT", timestamp="TEXT")
 _INSERT_MESSAGE: Final = (
     "INSERT INTO messages (id, thread_id, user_id, role, text, status, client_msg_id,"
     " run_id, reply_to, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 _NEWEST_MESSAGES: Final = " ORDER BY created_at DESC, seq DESC LIMIT ?"
-
-
-def sqlite_path_from_url(url: str) -> str:
-    """Return the sqlite3 path for ``sqlite:///relative.db``, ``sqlite:////abs.db`` or
-    ``sqlite:///:memory:``; raise ValueError for any other URL."""
-    if not url.startswith(_URL_PREFIX):
-        # Only the scheme is echoed: other URLs may carry credentials.
-        scheme = url.partition(":")[0][:20]
-        raise ValueError(
-            f"unsupported database URL (scheme {scheme!r}); expected "
-            "sqlite:///relative/path.db, sqlite:////absolute/path.db or sqlite:///:memory:"
-        )
-    path = url.removeprefix(_URL_PREFIX)
-    if not path or "?" in path:
-        raise ValueError(f"database URL {url!r} must name a file and have no query string")
-    return path
 
 
 class _DuplicateSend(Exception):
@@ -80,7 +45,7 @@ class SqliteChatStore:
         self.path = sqlite_path_from_url(url)
         self._busy_timeout_ms = int(busy_timeout_ms)
         self._ping_timeout = ping_timeout
-        self._db: _Db | None = None
+        self._db: Db | None = None
         # Reads take the lock too: on the shared connection they would otherwise
         # observe another task's half-finished transaction.
         self._lock = asyncio.Lock()
@@ -92,11 +57,11 @@ class SqliteChatStore:
                 return
             if self.path != ":memory:":
                 await asyncio.to_thread(Path(self.path).parent.mkdir, parents=True, exist_ok=True)
-            with _db_errors():
+            with db_errors():
                 db = await aiosqlite.connect(self.path, isolation_level=None)
             db.row_factory = sqlite3.Row
             try:
-                with _db_errors():
+                with db_errors():
                     await self._prepare(db)
             except BaseException:
                 await db.close()
@@ -113,10 +78,10 @@ class SqliteChatStore:
     async def ping(self) -> None:
         db = self._db
         if db is None:
-            raise StoreError("chat store is not open")
+            raise StoreError(chat_sql.NOT_OPEN)
         try:
             async with asyncio.timeout(self._ping_timeout):
-                await _one(db, "SELECT version FROM schema_version LIMIT 1")
+                await fetch_one(db, "SELECT version FROM schema_version LIMIT 1")
         except (sqlite3.Error, ValueError, TimeoutError) as exc:
             raise StoreError(f"database did not answer: {exc!r}") from exc
 
@@ -133,18 +98,18 @@ class SqliteChatStore:
                     thread_id = uuid.uuid4().hex
                     sql = "INSERT INTO threads (id, user_id, title, created_at, updated_at)"
                     params = (thread_id, user_id, thread_title(text), ts, ts)
-                    await _exec(db, sql + " VALUES (?, ?, ?, ?, ?)", params)
+                    await execute(db, sql + " VALUES (?, ?, ?, ?, ?)", params)
                 else:
                     await _owned_thread(db, user_id, thread_id)
                     await _touch_thread(db, thread_id, ts)
                 sql = "INSERT INTO runs (id, thread_id, status, created_at, updated_at)"
-                await _exec(
+                await execute(
                     db, sql + " VALUES (?, ?, 'streaming', ?, ?)", (run_id, thread_id, ts, ts)
                 )
                 message_id = uuid.uuid4().hex
                 row = (message_id, thread_id, user_id, "user", text, "complete", client_msg_id)
                 try:
-                    await _exec(db, _INSERT_MESSAGE, (*row, run_id, None, ts, ts))
+                    await execute(db, _INSERT_MESSAGE, (*row, run_id, None, ts, ts))
                 except sqlite3.IntegrityError as exc:
                     raise _DuplicateSend from exc
                 thread = await _owned_thread(db, user_id, thread_id)
@@ -165,41 +130,39 @@ class SqliteChatStore:
         async with self._writing() as db:
             await _owned_thread(db, user_id, thread_id)
             sql = "SELECT 1 FROM runs WHERE id = ? AND thread_id = ?"
-            if await _one(db, sql, (run_id, thread_id)) is None:
-                raise NotFoundError(f"run {run_id!r} not found in thread {thread_id!r}")
+            if await fetch_one(db, sql, (run_id, thread_id)) is None:
+                raise chat_sql.missing_in_thread("run", run_id, thread_id)
             sql = "SELECT 1 FROM messages WHERE id = ? AND thread_id = ?"
-            if await _one(db, sql, (reply_to, thread_id)) is None:
-                raise NotFoundError(f"message {reply_to!r} not found in thread {thread_id!r}")
+            if await fetch_one(db, sql, (reply_to, thread_id)) is None:
+                raise chat_sql.missing_in_thread("message", reply_to, thread_id)
             ts = self._now()
             row = (message_id, thread_id, user_id, "assistant", "", "streaming", None)
-            await _exec(db, _INSERT_MESSAGE, (*row, run_id, reply_to, ts, ts))
+            await execute(db, _INSERT_MESSAGE, (*row, run_id, reply_to, ts, ts))
             return await _message_by_id(db, message_id)
 
     async def finish_assistant_message(
         self, *, message_id: str, text: str, status: MessageStatus
     ) -> MessageRecord:
-        run_status = _RUN_STATUS.get(status)
-        if run_status is None:
-            raise ValueError(f"cannot finish a message with status {status!r}")
+        run_ended = chat_sql.run_status(status)
         async with self._writing() as db:
             sql = "SELECT * FROM messages WHERE id = ? AND role = 'assistant'"
-            row = await _one(db, sql, (message_id,))
+            row = await fetch_one(db, sql, (message_id,))
             if row is None:
                 raise NotFoundError(f"assistant message {message_id!r} not found")
             ts = self._now()
             sql = "UPDATE messages SET text = ?, status = ?, updated_at = ? WHERE id = ?"
-            await _exec(db, sql, (text, status, ts, message_id))
+            await execute(db, sql, (text, status, ts, message_id))
             sql = "UPDATE runs SET status = ?, updated_at = ? WHERE id = ?"
-            await _exec(db, sql, (run_status, ts, row["run_id"]))
+            await execute(db, sql, (run_ended, ts, row["run_id"]))
             await _touch_thread(db, row["thread_id"], ts)
             return await _message_by_id(db, message_id)
 
     async def list_threads(self, user_id: str, limit: int = 100) -> list[ThreadRecord]:
-        _check_limit(limit)
+        chat_sql.check_limit(limit)
         sql = "SELECT * FROM threads WHERE user_id = ? ORDER BY updated_at DESC, seq DESC LIMIT ?"
         async with self._reading() as db:
-            rows = await _all(db, sql, (user_id, limit))
-        return [ThreadRecord.model_validate(_fields(row)) for row in rows]
+            rows = await fetch_all(db, sql, (user_id, limit))
+        return [chat_sql.thread_record(row) for row in rows]
 
     async def get_thread(self, user_id: str, thread_id: str) -> ThreadRecord:
         async with self._reading() as db:
@@ -208,60 +171,59 @@ class SqliteChatStore:
     async def list_messages(
         self, *, user_id: str, thread_id: str, limit: int = 50, before: str | None = None
     ) -> list[MessageRecord]:
-        _check_limit(limit)
+        chat_sql.check_limit(limit)
         async with self._reading() as db:
             await _owned_thread(db, user_id, thread_id)
             sql = "SELECT * FROM messages WHERE thread_id = ?"
             if before is None:
-                rows = await _all(db, sql + _NEWEST_MESSAGES, (thread_id, limit))
+                rows = await fetch_all(db, sql + _NEWEST_MESSAGES, (thread_id, limit))
             else:
                 anchor_sql = "SELECT created_at, seq FROM messages WHERE id = ? AND thread_id = ?"
-                anchor = await _one(db, anchor_sql, (before, thread_id))
+                anchor = await fetch_one(db, anchor_sql, (before, thread_id))
                 if anchor is None:
-                    raise NotFoundError(f"message {before!r} not found in thread {thread_id!r}")
+                    raise chat_sql.missing_in_thread("message", before, thread_id)
                 sql += " AND (created_at < ? OR (created_at = ? AND seq < ?))"
                 at, seq = anchor["created_at"], anchor["seq"]
-                rows = await _all(db, sql + _NEWEST_MESSAGES, (thread_id, at, at, seq, limit))
-        return [_message(row) for row in reversed(rows)]
+                rows = await fetch_all(db, sql + _NEWEST_MESSAGES, (thread_id, at, at, seq, limit))
+        return [chat_sql.message_record(row) for row in reversed(rows)]
 
     async def list_streaming(
         self, started_before: datetime, limit: int = 100
     ) -> list[MessageRecord]:
-        _check_limit(limit)
+        chat_sql.check_limit(limit)
         sql = (
             "SELECT * FROM messages WHERE role = 'assistant' AND status = 'streaming'"
             " AND created_at < ? ORDER BY created_at, seq LIMIT ?"
         )
         async with self._reading() as db:
-            rows = await _all(db, sql, (_iso(started_before), limit))
-        return [_message(row) for row in rows]
+            rows = await fetch_all(db, sql, (_iso(started_before), limit))
+        return [chat_sql.message_record(row) for row in rows]
 
     async def fail_interrupted_runs(self) -> int:
         async with self._writing() as db:
             ts = self._now()
             sql = "UPDATE messages SET status = 'failed', updated_at = ? WHERE status = 'streaming'"
-            count = await _exec(db, sql + " AND role = 'assistant'", (ts,))
+            count = await execute(db, sql + " AND role = 'assistant'", (ts,))
             # Runs that died before their assistant message was started fail too.
             sql = "UPDATE runs SET status = 'failed', updated_at = ? WHERE status = 'streaming'"
-            await _exec(db, sql, (ts,))
+            await execute(db, sql, (ts,))
         return count
 
-    async def _prepare(self, db: _Db) -> None:
+    async def _prepare(self, db: Db) -> None:
         # busy_timeout first, so switching to WAL waits for other connections' locks.
-        await _exec(db, f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
-        await _exec(db, "PRAGMA journal_mode = WAL")
-        await _exec(db, "PRAGMA synchronous = NORMAL")
-        await _exec(db, "PRAGMA foreign_keys = ON")
-        async with _transaction(db):
+        await execute(db, f"PRAGMA busy_timeout = {self._busy_timeout_ms}")
+        await execute(db, "PRAGMA journal_mode = WAL")
+        await execute(db, "PRAGMA synchronous = NORMAL")
+        await execute(db, "PRAGMA foreign_keys = ON")
+        async with transaction(db):
             for statement in filter(str.strip, _SCHEMA.split(";")):
-                await _exec(db, statement)
-            row = await _one(db, "SELECT MAX(version) AS version FROM schema_version")
+                await execute(db, statement)
+            row = await fetch_one(db, "SELECT MAX(version) AS version FROM schema_version")
             version = None if row is None else row["version"]
+            chat_sql.check_schema_version(version)
             if version is None:
                 sql = "INSERT INTO schema_version (version) VALUES (?)"
-                await _exec(db, sql, (SCHEMA_VERSION,))
-            elif version > SCHEMA_VERSION:
-                raise StoreError(f"database schema version {version} is newer than supported")
+                await execute(db, sql, (chat_sql.SCHEMA_VERSION,))
 
     def _now(self) -> str:
         # Strictly increasing within this store, so activity order never depends on
@@ -271,103 +233,48 @@ class SqliteChatStore:
         return _iso(now)
 
     @asynccontextmanager
-    async def _reading(self) -> AsyncIterator[_Db]:
+    async def _reading(self) -> AsyncIterator[Db]:
         async with self._lock:
             if self._db is None:
-                raise StoreError("chat store is not open")
-            with _db_errors():
+                raise StoreError(chat_sql.NOT_OPEN)
+            with db_errors():
                 yield self._db
 
     @asynccontextmanager
-    async def _writing(self) -> AsyncIterator[_Db]:
-        async with self._reading() as db, _transaction(db):
+    async def _writing(self) -> AsyncIterator[Db]:
+        async with self._reading() as db, transaction(db):
             yield db
 
 
-@contextmanager
-def _db_errors() -> Iterator[None]:
-    try:
-        yield
-    except sqlite3.Error as exc:
-        raise StoreError(f"database error: {exc}") from exc
-
-
-@asynccontextmanager
-async def _transaction(db: _Db) -> AsyncIterator[None]:
-    # IMMEDIATE takes the write lock up front, so check-then-insert sequences
-    # cannot interleave with writers on other connections.
-    await _exec(db, "BEGIN IMMEDIATE")
-    try:
-        yield
-        await _exec(db, "COMMIT")
-    except BaseException:
-        with suppress(sqlite3.Error):
-            await _exec(db, "ROLLBACK")
-        raise
-
-
-async def _exec(db: _Db, sql: str, params: tuple[object, ...] = ()) -> int:
-    async with db.execute(sql, params) as cursor:
-        return cursor.rowcount
-
-
-async def _one(db: _Db, sql: str, params: tuple[object, ...] = ()) -> sqlite3.Row | None:
-    async with db.execute(sql, params) as cursor:
-        row: sqlite3.Row | None = await cursor.fetchone()
-        return row
-
-
-async def _all(db: _Db, sql: str, params: tuple[object, ...]) -> list[sqlite3.Row]:
-    return list(await db.execute_fetchall(sql, params))
-
-
-async def _owned_thread(db: _Db, user_id: str, thread_id: str) -> ThreadRecord:
-    row = await _one(db, "SELECT * FROM threads WHERE id = ? AND user_id = ?", (thread_id, user_id))
+async def _owned_thread(db: Db, user_id: str, thread_id: str) -> ThreadRecord:
+    sql = "SELECT * FROM threads WHERE id = ? AND user_id = ?"
+    row = await fetch_one(db, sql, (thread_id, user_id))
     if row is None:
-        raise NotFoundError(f"thread {thread_id!r} not found")
-    return ThreadRecord.model_validate(_fields(row))
+        raise chat_sql.thread_missing(thread_id)
+    return chat_sql.thread_record(row)
 
 
-async def _touch_thread(db: _Db, thread_id: str, ts: str) -> None:
+async def _touch_thread(db: Db, thread_id: str, ts: str) -> None:
     sql = "UPDATE threads SET updated_at = MAX(updated_at, ?) WHERE id = ?"
-    await _exec(db, sql, (ts, thread_id))
+    await execute(db, sql, (ts, thread_id))
 
 
-async def _message_by_id(db: _Db, message_id: str) -> MessageRecord:
-    row = await _one(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
+async def _message_by_id(db: Db, message_id: str) -> MessageRecord:
+    row = await fetch_one(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
     if row is None:
         raise NotFoundError(f"message {message_id!r} not found")
-    return _message(row)
+    return chat_sql.message_record(row)
 
 
-async def _find_sent(db: _Db, user_id: str, client_msg_id: str) -> SendRecord | None:
+async def _find_sent(db: Db, user_id: str, client_msg_id: str) -> SendRecord | None:
     sql = "SELECT * FROM messages WHERE user_id = ? AND client_msg_id = ?"
-    row = await _one(db, sql, (user_id, client_msg_id))
+    row = await fetch_one(db, sql, (user_id, client_msg_id))
     if row is None:
         return None
-    message = _message(row)
-    if message.run_id is None:
-        raise StoreError(f"user message {message.id!r} has no run")
-    thread = await _owned_thread(db, user_id, message.thread_id)
-    return SendRecord(thread=thread, message=message, run_id=message.run_id, duplicate=True)
+    message = chat_sql.message_record(row)
+    return chat_sql.repeated_send(message, await _owned_thread(db, user_id, message.thread_id))
 
 
 def _iso(moment: datetime) -> str:
     # One fixed width in UTC, so stored times compare correctly as text.
     return moment.astimezone(UTC).isoformat(timespec="microseconds")
-
-
-def _check_limit(limit: int) -> None:
-    if limit < 1:
-        raise ValueError(f"limit must be at least 1, got {limit}")
-
-
-def _message(row: sqlite3.Row) -> MessageRecord:
-    return MessageRecord.model_validate(_fields(row))
-
-
-def _fields(row: sqlite3.Row) -> dict[str, Any]:
-    # Timestamps stay ISO strings here; the models parse them into aware datetimes.
-    data = dict(row)
-    data.pop("seq", None)
-    return data

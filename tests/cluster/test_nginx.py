@@ -29,6 +29,7 @@ from tests.harness import (
     send_chat,
     wait_run_end,
 )
+from tests.processes import answers
 
 NS = "/chat"
 ROOT = Path(__file__).resolve().parents[2]
@@ -121,21 +122,11 @@ async def running_nginx(directory: Path, nodes: list[str]) -> AsyncIterator[str]
 async def _wait_until_serving(
     process: asyncio.subprocess.Process, url: str, error_log: Path
 ) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + START_TIMEOUT_S
-    async with aiohttp.ClientSession() as http:
-        while True:
-            if process.returncode is not None:
-                raise RuntimeError(f"nginx exited with {process.returncode}: {_tail(error_log)}")
-            try:
-                async with http.get(f"{url}/healthz") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            if loop.time() > deadline:
-                raise TimeoutError(f"nginx did not serve {url}/healthz: {_tail(error_log)}")
-            await asyncio.sleep(0.05)
+    if await answers(process, f"{url}/healthz", START_TIMEOUT_S):
+        return
+    if process.returncode is not None:
+        raise RuntimeError(f"nginx exited with {process.returncode}: {_tail(error_log)}")
+    raise TimeoutError(f"nginx did not serve {url}/healthz: {_tail(error_log)}")
 
 
 def _tail(path: Path) -> str:

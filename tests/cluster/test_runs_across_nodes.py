@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
-import os
 import signal
-import sys
 from pathlib import Path
 
-import aiohttp
-
 from tests.cluster_nodes import SHARED_SECRET, NodeFactory
-from tests.harness import LiveServer, connect, deltas_text, free_port, send_chat, wait_run_end
+from tests.harness import LiveServer, connect, deltas_text, send_chat, wait_run_end
+from tests.processes import server_env, serving
 from tests.redis_server import RedisServer
 
 NS = "/chat"
@@ -55,42 +51,32 @@ async def test_a_stop_through_one_node_stops_a_run_on_the_other(make_node: NodeF
 async def test_a_killed_nodes_run_ends_as_failed(
     make_node: NodeFactory, redis_server: RedisServer, tmp_path: Path
 ) -> None:
-    async with make_node(**FAST_LIVENESS) as survivor:
-        doomed = await _spawn_node(survivor, redis_server, tmp_path)
-        try:
-            token = await survivor.token("alice")
-            doomed_url = f"http://127.0.0.1:{doomed[1]}"
-            victim = LiveServer(settings=survivor.settings, app=survivor.app, url=doomed_url)
-            writer, _ = await connect(victim, [NS], {"token": token})
-            watcher, watcher_events = await connect(survivor, [NS], {"token": token})
-            sent = await send_chat(writer, "count to 5000")
-            run_id = sent["run_id"]
-            await watcher_events.wait_for(NS, "agent:delta", count=2)
-            doomed[0].send_signal(signal.SIGKILL)
-            await doomed[0].wait()
+    async with (
+        make_node(**FAST_LIVENESS) as survivor,
+        serving(_peer_env(survivor, redis_server, tmp_path)) as doomed,
+    ):
+        token = await survivor.token("alice")
+        victim = LiveServer(settings=survivor.settings, app=survivor.app, url=doomed.url)
+        writer, _ = await connect(victim, [NS], {"token": token})
+        watcher, watcher_events = await connect(survivor, [NS], {"token": token})
+        sent = await send_chat(writer, "count to 5000")
+        run_id = sent["run_id"]
+        await watcher_events.wait_for(NS, "agent:delta", count=2)
+        doomed.process.send_signal(signal.SIGKILL)
+        await doomed.process.wait()
 
-            name, failed = await wait_run_end(watcher_events, run_id, within_s=15)
-            assert name == "agent:run_failed"
-            assert failed["error"]["code"] == "node_lost"
-            history = await watcher.call(
-                "chat:history", {"thread_id": sent["thread_id"]}, namespace=NS
-            )
-            assert history["data"]["messages"][-1]["status"] == "failed"
-            await watcher.disconnect()
-            await writer.disconnect()
-        finally:
-            if doomed[0].returncode is None:
-                doomed[0].kill()
-                await doomed[0].wait()
+        name, failed = await wait_run_end(watcher_events, run_id, within_s=15)
+        assert name == "agent:run_failed"
+        assert failed["error"]["code"] == "node_lost"
+        history = await watcher.call("chat:history", {"thread_id": sent["thread_id"]}, namespace=NS)
+        assert history["data"]["messages"][-1]["status"] == "failed"
+        await watcher.disconnect()
+        await writer.disconnect()
 
 
-async def _spawn_node(
-    peer: LiveServer, redis_server: RedisServer, tmp_path: Path
-) -> tuple[asyncio.subprocess.Process, int]:
-    """A second node in its own process, on the same Redis and database as `peer`."""
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("WS_")}
-    env.update(
+def _peer_env(peer: LiveServer, redis_server: RedisServer, tmp_path: Path) -> dict[str, str]:
+    """Settings of a node in its own process, on the same Redis and database as `peer`."""
+    return server_env(
         WS_REDIS_URL=redis_server.url,
         WS_DATABASE_URL=peer.settings.database_url,
         WS_JWT_SECRET=SHARED_SECRET,
@@ -100,17 +86,3 @@ async def _spawn_node(
         WS_LOG_LEVEL="WARNING",
         WS_CLIENT_DIST=str(tmp_path / "none"),
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", "serve", "--port", str(port), env=env
-    )
-    async with aiohttp.ClientSession() as http:
-        for _ in range(200):
-            try:
-                async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
-                    if response.status == 200:
-                        return process, port
-            except aiohttp.ClientConnectionError:
-                pass
-            await asyncio.sleep(0.05)
-    process.kill()
-    raise AssertionError("the second node did not start")

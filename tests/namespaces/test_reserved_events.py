@@ -8,7 +8,6 @@ with an environ the client wrote.
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -34,13 +33,11 @@ async def jwt_server(make_settings: SettingsFactory) -> AsyncIterator[LiveServer
         yield live
 
 
-def token(lifetime_s: int, sub: str = "alice") -> str:
-    return tokens.hs256(exp=int(time.time()) + lifetime_s, iss=None, aud=None, sub=sub)
-
-
 async def test_a_disconnect_event_does_not_escape_token_expiry(jwt_server: LiveServer) -> None:
     lifetime_s = 2
-    client, recorder = await connect(jwt_server, list(NAMESPACES), {"token": token(lifetime_s)})
+    client, recorder = await connect(
+        jwt_server, list(NAMESPACES), {"token": tokens.expiring(lifetime_s)}
+    )
     cut_off = asyncio.Event()
     client.on("disconnect", lambda *_: cut_off.set(), namespace="/chat")
     try:
@@ -63,8 +60,11 @@ async def test_a_disconnect_event_does_not_escape_token_expiry(jwt_server: LiveS
 
 
 async def test_a_connect_event_does_not_authenticate_again(jwt_server: LiveServer) -> None:
-    client, _ = await connect(jwt_server, list(NAMESPACES), {"token": token(600)})
-    spoof = ({"HTTP_ORIGIN": "https://evil.example"}, {"token": token(600, sub="mallory")})
+    client, _ = await connect(jwt_server, list(NAMESPACES), {"token": tokens.expiring(600)})
+    spoof = (
+        {"HTTP_ORIGIN": "https://evil.example"},
+        {"token": tokens.expiring(600, sub="mallory")},
+    )
     try:
         for namespace in NAMESPACES:
             for data in (spoof, None):

@@ -28,14 +28,12 @@ async def jwt_server(make_settings: SettingsFactory) -> AsyncIterator[LiveServer
         yield live
 
 
-def short_token(sub: str = "alice", lifetime_s: int = LIFETIME_S) -> str:
-    return tokens.hs256(exp=int(time.time()) + lifetime_s, iss=None, aud=None, sub=sub)
-
-
 async def test_warning_then_cut_off_when_not_refreshed(
     jwt_server: LiveServer, log_records: list[dict[str, Any]]
 ) -> None:
-    client, recorder = await connect(jwt_server, ["/system", "/chat"], {"token": short_token()})
+    client, recorder = await connect(
+        jwt_server, ["/system", "/chat"], {"token": tokens.expiring(LIFETIME_S)}
+    )
     disconnected = asyncio.Event()
     client.on("disconnect", lambda *_: disconnected.set(), namespace="/chat")
     [warning] = await recorder.wait_for("/system", "system:token_expiring", within_s=LIFETIME_S)
@@ -50,10 +48,12 @@ async def test_warning_then_cut_off_when_not_refreshed(
 
 
 async def test_refreshed_connection_outlives_the_first_token(jwt_server: LiveServer) -> None:
-    client, recorder = await connect(jwt_server, ["/system", "/chat"], {"token": short_token()})
+    client, recorder = await connect(
+        jwt_server, ["/system", "/chat"], {"token": tokens.expiring(LIFETIME_S)}
+    )
     try:
         await recorder.wait_for("/system", "system:token_expiring", within_s=LIFETIME_S)
-        fresh = short_token(lifetime_s=60)
+        fresh = tokens.expiring(60)
         ack = await client.call("system:auth_refresh", {"token": fresh}, namespace="/system")
         assert ack["ok"] is True
         await asyncio.sleep(LIFETIME_S + 1.5)
@@ -66,7 +66,7 @@ async def test_refreshed_connection_outlives_the_first_token(jwt_server: LiveSer
 
 
 async def test_refresh_with_an_expired_token_is_refused(jwt_server: LiveServer) -> None:
-    client, _ = await connect(jwt_server, ["/system"], {"token": short_token(lifetime_s=30)})
+    client, _ = await connect(jwt_server, ["/system"], {"token": tokens.expiring(30)})
     try:
         stale = tokens.hs256(exp=int(time.time()) - 10, iss=None, aud=None)
         ack = await client.call("system:auth_refresh", {"token": stale}, namespace="/system")

@@ -8,14 +8,10 @@ at DEBUG.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import os
 import re
-import sys
 import time
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -35,11 +31,11 @@ from tests.conftest import SettingsFactory
 from tests.harness import (
     CONNECT_TIMEOUT_S,
     connect,
-    free_port,
     live_server,
     send_chat,
     wait_run_end,
 )
+from tests.processes import server_env, serving, stop_and_read_stderr
 from tests.server.agent.scripted_model import ScriptedChatModel
 from tests.server.auth import tokens
 
@@ -273,63 +269,26 @@ async def test_dev_mode_logs_no_credentials(
     assert "Received packet MESSAGE data 0/system," in text
 
 
-@asynccontextmanager
-async def serving(
-    tmp_path: Path, **env: str
-) -> AsyncIterator[tuple[str, asyncio.subprocess.Process]]:
-    port = free_port()
-    variables = {k: v for k, v in os.environ.items() if not k.startswith("WS_")}
-    variables.update(
-        WS_PORT=str(port),
+@pytest.mark.parametrize("mode", ["jwt", "dev"])
+async def test_json_debug_logs_of_a_real_server_hold_no_credentials(
+    tmp_path: Path, mode: str
+) -> None:
+    secrets = Secrets()
+    env = server_env(
         WS_DATABASE_URL=f"sqlite:///{tmp_path}/netra.db",
         WS_CLIENT_DIST=str(tmp_path / "none"),
         WS_LOG_JSON="1",
         WS_LOG_LEVEL="DEBUG",
         WS_SHUTDOWN_GRACE_S="0.5",
         WS_DEMO_TOKENS_PER_S="0",
-        **env,
-    )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", "serve", env=variables, stderr=asyncio.subprocess.PIPE
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(400):
-                try:
-                    async with http.get(f"{url}/healthz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
-            else:
-                raise AssertionError("server did not start")
-        yield url, process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-async def _stop(process: asyncio.subprocess.Process) -> list[str]:
-    process.terminate()
-    _, stderr = await asyncio.wait_for(process.communicate(), 30)
-    return [line for line in stderr.decode().splitlines() if line.strip()]
-
-
-@pytest.mark.parametrize("mode", ["jwt", "dev"])
-async def test_json_debug_logs_of_a_real_server_hold_no_credentials(
-    tmp_path: Path, mode: str
-) -> None:
-    secrets = Secrets()
-    env = {
-        "WS_AUTH_MODE": mode,
-        "WS_JWT_SECRET": tokens.SECRET,
-        "WS_JWT_ISSUER": tokens.ISSUER,
-        "WS_JWT_AUDIENCE": tokens.AUDIENCE,
+        WS_AUTH_MODE=mode,
+        WS_JWT_SECRET=tokens.SECRET,
+        WS_JWT_ISSUER=tokens.ISSUER,
+        WS_JWT_AUDIENCE=tokens.AUDIENCE,
         **POLLING_FRIENDLY_ENV,
-    }
-    async with serving(tmp_path, **env) as (url, process):
+    )
+    async with serving(env, capture_stderr=True) as server:
+        url = server.url
         if mode == "jwt":
             await drive_jwt_paths(url, secrets)
         else:
@@ -348,7 +307,7 @@ async def test_json_debug_logs_of_a_real_server_hold_no_credentials(
                 assert await refresh(client, stale) == "token_expired"
             finally:
                 await client.disconnect()
-        lines = await _stop(process)
+        lines = await stop_and_read_stderr(server.process)
 
     records = [orjson.loads(line) for line in lines]  # every line is one JSON object
     assert any("Received packet MESSAGE data 0/system," in r["msg"] for r in records)

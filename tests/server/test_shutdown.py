@@ -3,12 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
-import uuid
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -16,42 +12,22 @@ import aiohttp
 import socketio
 
 from tests.harness import counted, free_port
+from tests.processes import ServerProcess, server_env, serving
 
 SECRET = "shutdown-test-secret-long-enough-32b"
 NS = "/chat"
 
 
-@asynccontextmanager
-async def node(tmp_path: Path, port: int, **env: str) -> AsyncIterator[asyncio.subprocess.Process]:
-    variables = {k: v for k, v in os.environ.items() if not k.startswith("WS_")}
-    variables.update(
+def node(tmp_path: Path, port: int, **env: str) -> AbstractAsyncContextManager[ServerProcess]:
+    """A node on `port` over the test's database; a restart on the same port finds its data."""
+    variables = server_env(
         WS_DATABASE_URL=f"sqlite:///{tmp_path}/netra.db",
         WS_JWT_SECRET=SECRET,
         WS_LOG_LEVEL="WARNING",
         WS_CLIENT_DIST=str(tmp_path / "none"),
         **env,
     )
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "server", "serve", "--port", str(port), env=variables
-    )
-    try:
-        async with aiohttp.ClientSession() as http:
-            for _ in range(200):
-                try:
-                    async with http.get(f"http://127.0.0.1:{port}/readyz") as response:
-                        if response.status == 200:
-                            break
-                except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.05)
-        yield process
-    finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
-
-
-def message(text: str) -> dict[str, str]:
-    return {"client_msg_id": str(uuid.uuid4()), "text": text}
+    return serving(variables, port=port)
 
 
 async def dev_token(url: str) -> str:
@@ -98,8 +74,8 @@ async def test_sigterm_mid_answer_stores_it_and_clients_come_back(tmp_path: Path
         )
         thread_id, run_id = ack["data"]["thread_id"], ack["data"]["run_id"]
         await until("agent:delta", 3)
-        first.send_signal(signal.SIGTERM)
-        assert await asyncio.wait_for(first.wait(), 20) == 0
+        first.process.send_signal(signal.SIGTERM)
+        assert await asyncio.wait_for(first.process.wait(), 20) == 0
 
     names = [n for n, _ in events]
     assert "system:shutdown" in names
@@ -143,9 +119,9 @@ async def test_answers_that_finish_within_the_grace_period_complete(tmp_path: Pa
             namespace=NS,
         )
         await asyncio.sleep(0.2)
-        first.send_signal(signal.SIGTERM)
+        first.process.send_signal(signal.SIGTERM)
         await asyncio.wait_for(done.wait(), 5)
-        assert await asyncio.wait_for(first.wait(), 20) == 0
+        assert await asyncio.wait_for(first.process.wait(), 20) == 0
     async with node(tmp_path, port):
         client = socketio.AsyncClient(reconnection=False)
         await client.connect(url, namespaces=[NS], auth={"token": await dev_token(url)})

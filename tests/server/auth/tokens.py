@@ -41,6 +41,11 @@ def hs256(secret: str = SECRET, **overrides: Any) -> str:
     return jwt.encode(claims(**overrides), secret, algorithm="HS256")
 
 
+def expiring(lifetime_s: int, sub: str = "alice") -> str:
+    """HS256 without issuer or audience, expiring `lifetime_s` from now."""
+    return hs256(exp=int(time.time()) + lifetime_s, iss=None, aud=None, sub=sub)
+
+
 def _b64(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 

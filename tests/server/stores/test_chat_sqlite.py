@@ -13,8 +13,9 @@ import pytest
 
 from server.stores import chat_sqlite
 from server.stores.chat_records import SendRecord
-from server.stores.chat_sqlite import SqliteChatStore, sqlite_path_from_url
+from server.stores.chat_sqlite import SqliteChatStore
 from server.stores.factory import chat_store_from_url
+from server.stores.sqlite_connection import sqlite_path_from_url
 from tests.server.stores.test_chat_store import send
 
 
