@@ -196,3 +196,15 @@ async def send_chat(client: socketio.AsyncClient, text: str, **extra: Any) -> di
 def counted(n: int) -> str:
     """What the demo model answers to `count to n`."""
     return " ".join(str(i) for i in range(1, n + 1))
+
+
+async def readyz_becomes(server: LiveServer, status: int, within_s: float = 10.0) -> None:
+    """Waits until GET /readyz answers `status`, as a load balancer's probe would."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within_s
+    while True:
+        got, _ = await server.get_json("/readyz")
+        if got == status:
+            return
+        assert loop.time() < deadline, f"/readyz stayed {got}, wanted {status}"
+        await asyncio.sleep(0.1)

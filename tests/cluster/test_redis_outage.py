@@ -2,24 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
-
 from tests.cluster_nodes import NodeFactory
-from tests.harness import LiveServer, connect, counted, deltas_text, send_chat, wait_run_end
+from tests.harness import (
+    connect,
+    counted,
+    deltas_text,
+    readyz_becomes,
+    send_chat,
+    wait_run_end,
+)
 from tests.redis_server import RedisServer
 
 NS = "/chat"
-
-
-async def readyz_becomes(node: LiveServer, status: int, within_s: float = 10.0) -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + within_s
-    while True:
-        got, _ = await node.get_json("/readyz")
-        if got == status:
-            return
-        assert loop.time() < deadline, f"/readyz stayed {got}, wanted {status}"
-        await asyncio.sleep(0.1)
 
 
 async def test_redis_outage_keeps_local_delivery_and_recovers(

@@ -11,6 +11,7 @@ from tests.harness import (
     connect,
     counted,
     deltas_text,
+    readyz_becomes,
     send_chat,
     stream_seqs,
     wait_run_end,
@@ -109,6 +110,8 @@ async def test_redis_restart_mid_stream_recovers_and_resume_says_reset(
         await events.wait_for(NS, "agent:delta", count=2)
         await redis_server.restart()
         await client.disconnect()
+        # A balancer sends connections back once the node is ready on the shared history.
+        await readyz_becomes(node, 200)
 
         # Continuity was lost with Redis's data: a resume is told to reload, never given a gap.
         back, back_events = await connect(
