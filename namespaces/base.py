@@ -18,13 +18,13 @@ from pydantic import BaseModel
 from socketio.exceptions import ConnectionRefusedError as SioConnectionRefusedError
 
 from namespaces.payloads import parse_payload
-from schemas.ack import AckError, AckOk, ErrorBody, ErrorCode
+from schemas.ack import AckError, ErrorBody, ErrorCode
 from schemas.auth import ConnectAuth, ConnectRefusal
 from schemas.base import ServerPayload
 from schemas.registry import CLIENT_EVENTS, ERROR_EVENTS
 from server.auth.connect import authenticate_connect, client_address, refuse
 from server.auth.errors import AuthFailure
-from server.connection import SESSION_KEY, ConnectionState
+from server.connection import SESSION_KEY, ConnectionRegistry, ConnectionState
 from server.context import ServerContext
 from server.errors import AppError
 from server.sio_server import ack_requested
@@ -34,11 +34,13 @@ Handler = Callable[[str, Any], Awaitable[ServerPayload]]
 
 
 class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
-    """A singleton per namespace: per-connection state lives in the session, not on self."""
+    """A singleton per namespace: per-connection state lives in the session (and, for the
+    per-event path, in `connections`), not on self."""
 
     def __init__(self, namespace: str, ctx: ServerContext) -> None:
         super().__init__(namespace)
         self.ctx = ctx
+        self.connections = ConnectionRegistry()
         self.handlers: Mapping[str, Handler] = self.event_handlers()
         missing = {n for (ns, n) in CLIENT_EVENTS if ns == namespace} - set(self.handlers)
         if missing:
@@ -58,6 +60,9 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Runs on disconnect."""
 
     async def connection(self, sid: str) -> ConnectionState:
+        known = self.connections.get(sid)
+        if known is not None:
+            return known
         session = await self.get_session(sid)
         state: ConnectionState = session[SESSION_KEY]
         return state
@@ -77,11 +82,12 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """An event the client sent: its ack, also reported as an error event if it wanted none."""
         name = event if isinstance(event, str) else repr(event)
         ack = await self.dispatch(sid, name, args)
-        metrics = self.ctx.metrics
         known = name if (self.namespace, name) in CLIENT_EVENTS else "unknown"
-        metrics.events_in.labels(self.namespace, known).inc()
-        metrics.acks.labels(self.namespace, "ok" if ack.ok else ack.error.code.value).inc()
-        if isinstance(ack, AckError) and not ack_requested.get():
+        if not isinstance(ack, AckError):
+            self.ctx.metrics.count_event(self.namespace, known, "ok")
+            return ack
+        self.ctx.metrics.count_event(self.namespace, known, ack.error.code.value)
+        if not ack_requested.get():
             error_event = ERROR_EVENTS[self.namespace]
             await self.ctx.emitter.to_connection(
                 sid,
@@ -89,7 +95,11 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             )
         return ack.model_dump(mode="json", exclude_none=True)
 
-    async def dispatch(self, sid: str, event: str, args: tuple[Any, ...]) -> AckOk | AckError:
+    async def dispatch(
+        self, sid: str, event: str, args: tuple[Any, ...]
+    ) -> dict[str, Any] | AckError:
+        """The ack: a success already as the dict it is sent as (the shape of `AckOk`), a
+        failure as its model."""
         # Before anything else: a limited event is not parsed, not run, and takes no token.
         throttled = await self._throttle(sid, event)
         if throttled is not None:
@@ -103,7 +113,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             payload: BaseModel = parse_payload(spec.model, args)
             result = await handler(sid, payload)
-            return AckOk(data=result.model_dump(mode="json"))
+            return {"ok": True, "data": result.model_dump(mode="json")}
         except AppError as exc:
             return _error(exc.code, exc.message, exc.details)
         except Exception:
@@ -118,15 +128,11 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return _error(ErrorCode.INTERNAL, f"Internal error (ref {ref})", {"ref": ref})
 
     async def _throttle(self, sid: str, event: str) -> AckError | None:
-        try:
-            state: ConnectionState | None = (await self.get_session(sid)).get(SESSION_KEY)
-        except KeyError:
-            state = None
+        state = self.connections.get(sid)
         if state is None:
             return None  # not connected (yet, or any more): the handler path answers that
         # Keyed by the Engine.IO connection: /chat and /system on one socket share a bucket.
-        connection = self.server.manager.eio_sid_from_sid(sid, self.namespace) or sid
-        throttled = self.ctx.rate_limiter.take(sid, connection, state.principal.id)
+        throttled = self.ctx.rate_limiter.take(sid, state.eio_sid, state.principal.id)
         if throttled is None:
             return None
         self.ctx.metrics.rate_limited.labels(self.namespace).inc()
@@ -160,11 +166,14 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     client=client_address(environ),
                     origin=environ.get("HTTP_ORIGIN"),
                     connected_at=datetime.now(UTC),
+                    eio_sid=self.server.manager.eio_sid_from_sid(sid, self.namespace) or sid,
                 )
                 await self.save_session(sid, {SESSION_KEY: state})
+                self.connections.add(sid, state)
                 await self.on_authenticated(sid, state, connect_auth)
                 self.ctx.token_watch.watch(self.namespace, sid, state)
             except BaseException:
+                self.connections.remove(sid)
                 self.ctx.connection_cap.release(self.namespace, user, sid)
                 raise
         except SioConnectionRefusedError as refused:
@@ -203,6 +212,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except KeyError:
             session = {}
         state: ConnectionState | None = session.get(SESSION_KEY)
+        self.connections.remove(sid)
         self.ctx.rate_limiter.forget(sid)
         if state is None:
             return  # a refused connect: already logged as a refusal

@@ -9,7 +9,10 @@ from pydantic import BaseModel, ConfigDict, PlainSerializer
 
 
 def rfc3339(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    # isoformat() of a UTC datetime always ends in "+00:00".
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat()[:-6] + "Z"
 
 
 # Datetimes leave the server as RFC 3339 UTC with a `Z` suffix.

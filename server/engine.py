@@ -6,6 +6,9 @@
 2. A client that stops reading: its outbound queue (unbounded in python-engineio) is checked
    by the emitter after each emit; past `max_outbound_queue` packets the connection is cut
    (`slow consumer`) instead of growing memory.
+
+Each websocket is served by server/ws_loop.py, python-engineio's loop without its Tasks per
+packet.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from engineio.async_drivers.aiohttp import WebSocket as AiohttpWebSocket
 from loguru import logger
 
 from server.auth.connect import client_address
+from server.ws_loop import run_websocket
 
 FRAME_TOO_LARGE = "frame too large"
 SLOW_CONSUMER = "slow consumer"
@@ -83,6 +87,18 @@ class GuardedEngine(engineio.AsyncServer):  # type: ignore[misc]
         await socket.close(wait=False, abort=True, reason=FRAME_TOO_LARGE)
 
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
+        if event == "message" and not kwargs.get("run_async"):
+            # Every packet comes here: call python-socketio's (coroutine) handler as
+            # python-engineio would, without the closure and check it builds per call.
+            handler = self.handlers.get("message")
+            if handler is not None:
+                try:
+                    return await handler(*args)
+                except asyncio.CancelledError:
+                    return None
+                except Exception:
+                    self.logger.exception("message async handler error")
+                    return None
         if event == "disconnect":
             self._allowance.pop(args[0], None)
             self._cutting.discard(args[0])
@@ -109,10 +125,17 @@ class _GuardedWebSocket(AiohttpWebSocket):  # type: ignore[misc]
             )
             await self._sock.prepare(request)
             self.environ = environ
-            await self.handler(self)
+            await run_websocket(self.handler.__self__, self)
             return self._sock
         finally:
             self.server._websockets.pop(eio_sid, None)
+
+    async def write_frame(self, message: str | bytes) -> None:
+        """python-engineio's `send`, without its per-frame coroutine-function check."""
+        if isinstance(message, bytes):
+            await self._sock.send_bytes(message)
+        else:
+            await self._sock.send_str(message)
 
     async def wait(self) -> Any:
         msg = await self._sock.receive()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 # Seconds: most emits take well under a millisecond; Redis round trips a few.
@@ -46,3 +48,19 @@ class Metrics:
             ["namespace"],
             registry=r,
         )
+        # Labelled children, resolved once: `labels(...)` costs a lock and a lookup per call.
+        self._events_in: dict[tuple[str, str], Any] = {}
+        self._acks: dict[tuple[str, str], Any] = {}
+
+    def count_event(self, namespace: str, event: str, ack_code: str) -> None:
+        """One client event in and its ack out; `event` and `ack_code` are from bounded sets."""
+        key = (namespace, event)
+        counter = self._events_in.get(key)
+        if counter is None:
+            counter = self._events_in[key] = self.events_in.labels(namespace, event)
+        counter.inc()
+        key = (namespace, ack_code)
+        counter = self._acks.get(key)
+        if counter is None:
+            counter = self._acks[key] = self.acks.labels(namespace, ack_code)
+        counter.inc()

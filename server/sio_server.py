@@ -10,6 +10,11 @@
    syntax) is answered like any bad input, an `invalid_payload` ack or a `token_invalid`
    connect refusal, instead of being dropped with a traceback in the log.
 
+Packets are encoded and decoded by server/json_codec.py: orjson, decoding every payload to
+what python-engineio's json would. An outgoing packet is encoded once, when it is built:
+orjson cannot encode bytes, so a payload it encoded has no binary attachments, and
+python-socketio's walk of every payload looking for them is skipped.
+
 Its Engine.IO server is server/engine.py's, whose outbound-queue guard the emitter reaches
 through `check_outbound` and `expect_outbound`.
 """
@@ -28,6 +33,7 @@ from schemas.auth import ConnectRefusal
 from server.auth.connect import log_refusal
 from server.auth.errors import AuthFailure
 from server.engine import GuardedEngine
+from server.json_codec import JsonCodec, try_dumps
 
 ack_requested: ContextVar[bool] = ContextVar("ack_requested", default=False)
 
@@ -43,6 +49,36 @@ class UndecodablePacket(ValueError):
 
 
 class _Packet(packet.Packet):  # type: ignore[misc]
+    # On this class only: the library's own Packet, which its clients use too, keeps its json.
+    json = JsonCodec
+
+    def __init__(
+        self,
+        packet_type: int = packet.EVENT,
+        data: Any = None,
+        namespace: str | None = None,
+        id: int | None = None,
+        binary: bool | None = None,
+        encoded_packet: Any = None,
+    ) -> None:
+        encoded = None
+        if encoded_packet is None and binary is None and data is not None:
+            encoded = try_dumps(data)
+            if encoded is not None:
+                binary = False
+        super().__init__(packet_type, data, namespace, id, binary, encoded_packet)
+        self._encoded_data = encoded
+
+    def encode(self) -> Any:
+        if self._encoded_data is None:
+            return super().encode()
+        head = str(self.packet_type)
+        if self.namespace is not None and self.namespace != "/":
+            head += self.namespace + ","
+        if self.id is not None:
+            head += str(self.id)
+        return head + self._encoded_data
+
     def decode(self, encoded_packet: Any) -> Any:
         try:
             return super().decode(encoded_packet)

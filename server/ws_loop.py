@@ -1,0 +1,137 @@
+"""python-engineio's websocket loop (`AsyncSocket._websocket_handler`, python-engineio 4.x),
+with the same protocol and outcomes but without its per-packet Tasks.
+
+The original reads each frame through a new Task wrapped in `asyncio.wait_for`, and its
+writer awaits each queue read through `wait_for`, which on Python 3.11 is one more Task per
+packet sent. Here each side has one idle deadline for the life of the connection (even
+`asyncio.timeout` would build and reschedule a timer per packet), and the writer takes what
+is already queued without waiting at all. A text MESSAGE (every Socket.IO packet) goes
+straight to the server's message handler, skipping a decode that would only find it is not
+JSON (unless python-engineio's packet log is on, whose lines it would skip).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from engineio import exceptions, packet
+
+from server.idle_deadline import IdleDeadline
+
+
+async def run_websocket(socket: Any, ws: Any) -> None:
+    """Serve one Engine.IO socket over `ws` (server/engine.py's websocket) until either side
+    ends it."""
+    server = socket.server
+    idle_s = server.ping_interval + server.ping_timeout
+    direct = not server.logger.isEnabledFor(logging.INFO)  # else receive() logs each packet
+
+    async def receive_frame() -> Any:
+        data = await ws.wait()
+        if data and len(data) > server.max_http_buffer_size:
+            raise ValueError("packet is too large")
+        return data
+
+    if socket.connected:
+        if not await _upgrade(socket, ws, receive_frame):
+            return
+    else:
+        socket.connected = True
+        socket.upgraded = True
+
+    writer_task = asyncio.ensure_future(_write(socket, ws, idle_s))
+    deadline = IdleDeadline(idle_s)
+    while True:
+        try:
+            deadline.begin_wait()
+            frame = await receive_frame()
+        except BaseException:  # timeout, transport error or cancellation: as the original
+            break
+        deadline.end_wait()
+        if frame is None:
+            break  # closed by the client
+        try:
+            if (
+                direct
+                and type(frame) is str
+                and len(frame) > 1
+                and frame[0] == "4"
+                and frame[1].isnumeric()
+            ):
+                # A Socket.IO packet: the original's decode would try it as JSON and fail.
+                await server._trigger_event(
+                    "message", socket.sid, frame[1:], run_async=server.async_handlers
+                )
+            else:
+                await socket.receive(packet.Packet(encoded_packet=frame))
+        except exceptions.UnknownPacketError:
+            pass
+        except exceptions.SocketIsClosedError:
+            server.logger.info("Receive error -- socket is closed")
+            break
+        except Exception:
+            server.logger.exception("Unknown receive error")
+
+    deadline.settle()
+    await socket.queue.put(None)  # unlock the writer so it can exit
+    await writer_task
+    await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
+
+
+async def _write(socket: Any, ws: Any, idle_s: float) -> None:
+    queue: asyncio.Queue[Any] = socket.queue
+    deadline = IdleDeadline(idle_s)
+    while True:
+        try:
+            pkt = queue.get_nowait()
+        except asyncio.QueueEmpty:
+            try:
+                deadline.begin_wait()
+                pkt = await queue.get()
+            except asyncio.CancelledError:  # idle too long, or cancelled: as the original
+                break
+            deadline.end_wait()
+        queue.task_done()
+        if pkt is None:
+            break  # the connection is closing
+        try:
+            await ws.write_frame(pkt.encode())
+        except BaseException:
+            break
+    deadline.settle()
+    await ws.close()
+
+
+async def _upgrade(socket: Any, ws: Any, receive_frame: Any) -> bool:
+    """The polling-to-websocket upgrade handshake, as python-engineio does it."""
+    socket.upgrading = True  # hold packet sends during the upgrade
+    try:
+        frame = await receive_frame()
+    except OSError:
+        return False
+    probe = packet.Packet(encoded_packet=frame)
+    if probe.packet_type != packet.PING or probe.data != "probe":
+        socket.server.logger.info("%s: Failed websocket upgrade, no PING packet", socket.sid)
+        socket.upgrading = False
+        return False
+    await ws.write_frame(packet.Packet(packet.PONG, data="probe").encode())
+    await socket.queue.put(packet.Packet(packet.NOOP))  # end the pending poll
+    try:
+        frame = await receive_frame()
+    except OSError:
+        socket.upgrading = False
+        return False
+    if packet.Packet(encoded_packet=frame).packet_type != packet.UPGRADE:
+        socket.upgraded = False
+        socket.server.logger.info(
+            "%s: Failed websocket upgrade, expected UPGRADE packet, received %s instead.",
+            socket.sid,
+            frame,
+        )
+        socket.upgrading = False
+        return False
+    socket.upgraded = True
+    socket.upgrading = False
+    return True
