@@ -50,6 +50,10 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Event name -> handler taking (sid, validated payload) and returning the ack data."""
         raise NotImplementedError
 
+    # Events whose handlers never wait on anything (no I/O, no lock): they run on the
+    # connection's reader instead of in a task of their own (server/sio_server.py).
+    inline_events: frozenset[str] = frozenset()
+
     async def on_authenticated(self, sid: str, state: ConnectionState, auth: ConnectAuth) -> None:
         """Runs inside the connect handler after auth succeeded; may still refuse."""
 

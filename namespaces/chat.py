@@ -32,6 +32,8 @@ class ChatNamespace(EventNamespace):
         self.chat = chat
         super().__init__(CHAT, ctx)
 
+    inline_events = frozenset({"chat:examples"})
+
     def event_handlers(self) -> Mapping[str, Handler]:
         return {
             "chat:send": self.send,

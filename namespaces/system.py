@@ -31,6 +31,8 @@ class SystemNamespace(EventNamespace):
     def __init__(self, ctx: ServerContext) -> None:
         super().__init__(SYSTEM, ctx)
 
+    inline_events = frozenset({"system:ping"})
+
     def event_handlers(self) -> Mapping[str, Handler]:
         return {"system:ping": self.ping, "system:auth_refresh": self.auth_refresh}
 

@@ -1,4 +1,4 @@
-"""python-socketio's AsyncServer with four hooks the namespaces rely on.
+"""python-socketio's AsyncServer with the hooks the namespaces rely on.
 
 1. Whether the client asked for an ack is known only inside the server; handlers need it to
    report a failed ack-less event as `<namespace>:error` instead.
@@ -9,6 +9,8 @@
 4. A packet whose JSON cannot be decoded (a number over 100 digits, nesting too deep, bad
    syntax) is answered like any bad input, an `invalid_payload` ack or a `token_invalid`
    connect refusal, instead of being dropped with a traceback in the log.
+5. Events a namespace lists in `inline_events` (handlers that never wait) run on the
+   connection's reader, without the task python-socketio starts for every event.
 
 Packets are encoded and decoded by server/json_codec.py: orjson, decoding every payload to
 what python-engineio's json would. An outgoing packet is encoded once, when it is built:
@@ -130,6 +132,18 @@ class NetraServer(socketio.AsyncServer):  # type: ignore[misc]
         await self._send_packet(
             eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=bad.id, data=[ack])
         )
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
+        namespace = namespace or "/"
+        handler = self.namespace_handlers.get(namespace)
+        if not (data and data[0] in getattr(handler, "inline_events", ())):
+            await super()._handle_event(eio_sid, namespace, id, data)
+            return
+        # A handler that never waits needs no task (the library's default: one per event);
+        # the connection's next frame is read once it has answered.
+        sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
+        if self.manager.is_connected(sid, namespace):
+            await self._handle_event_internal(self, sid, eio_sid, data, namespace, id)
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any
