@@ -23,6 +23,7 @@ class NoDeflateWebSocket(eio_aiohttp.WebSocket):  # type: ignore[misc]
 
     async def __call__(self, environ: dict[str, object]) -> web.WebSocketResponse:
         request = environ["aiohttp.request"]
+        assert isinstance(request, web.BaseRequest)
         self._sock = web.WebSocketResponse(
             max_msg_size=self.server.max_http_buffer_size, compress=False
         )

@@ -38,7 +38,7 @@ def refuse_deflate() -> None:
         kwargs.setdefault("compress", False)
         original(self, *args, **kwargs)
 
-    web_ws.WebSocketResponse.__init__ = init  # type: ignore[method-assign]
+    web_ws.WebSocketResponse.__init__ = init  # type: ignore[method-assign,assignment]
 
 
 def inline_handlers() -> None:
