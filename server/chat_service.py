@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 import uuid
 
@@ -120,6 +121,8 @@ class ChatService:
             reply_to=message.id,
             message_id=run.message_id,
         )
+        # Read before run_started goes out, so the answer's first token follows it closely.
+        conversation = await self._conversation(user_id, run.thread_id)
         await self._emitter.to_user(
             user_id,
             AgentRunStarted(
@@ -129,7 +132,6 @@ class ChatService:
                 message_id=run.message_id,
             ),
         )
-        conversation = await self._conversation(user_id, run.thread_id)
         self._runs.add(run)
         run.task = asyncio.create_task(self._run(run, conversation), name=f"run-{run.run_id}")
         return result
@@ -195,9 +197,7 @@ class ChatService:
         return conversation
 
     async def _run(self, run: ActiveRun, conversation: list[BaseMessage]) -> None:
-        async def sink(payload: UserStreamPayload) -> int:
-            return await self._emitter.to_user(run.user_id, payload)
-
+        sink = functools.partial(self._emitter.to_user, run.user_id)
         log = logger.bind(run_id=run.run_id, user=run.user_id)
         started = time.perf_counter()
         log.info("run started run_id={} user={}", run.run_id, run.user_id)

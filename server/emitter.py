@@ -1,7 +1,7 @@
 """The one way out: every server-to-client event leaves through the Emitter.
 
 User-stream events are numbered per user by the replay store and kept there. On one node
-the Emitter then delivers each to the user's room itself; in cluster mode the store
+the Emitter then delivers each to the user's connections itself; in cluster mode the store
 publishes it and every node delivers it from its subscription (server/cluster/delivery.py).
 Either way delivery to local connections runs under the user's lock, which a connection
 attaching (fresh or resuming) also takes: nothing emitted meanwhile is lost, reordered or
@@ -12,8 +12,8 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -25,34 +25,10 @@ from schemas.auth import ResumePosition
 from schemas.base import ServerPayload
 from schemas.chat import ChatReady, UserStreamPayload
 from schemas.registry import CHAT, server_event
-from server.cluster.delivery import USER_ROOM_PREFIX
+from server.event_packets import event_packet
+from server.keyed_locks import KeyedLocks
 from server.metrics import Metrics
-from server.stores.replay_store import ReplayStore
-
-
-def user_room(user_id: str) -> str:
-    return USER_ROOM_PREFIX + user_id
-
-
-class _KeyedLocks:
-    """One asyncio.Lock per key, dropped when nobody holds or waits for it."""
-
-    def __init__(self) -> None:
-        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
-
-    @asynccontextmanager
-    async def hold(self, key: str) -> AsyncIterator[None]:
-        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
-        self._locks[key] = (lock, users + 1)
-        try:
-            async with lock:
-                yield
-        finally:
-            lock, users = self._locks[key]
-            if users == 1:
-                del self._locks[key]
-            else:
-                self._locks[key] = (lock, users - 1)
+from server.stores.replay_store import ReplayStore, StoredEvent
 
 
 class OutboundGuard(Protocol):
@@ -69,6 +45,7 @@ class _Follower:
 
     epoch: str
     through: int  # the last seq it was sent
+    eio_sid: str | None  # its Engine.IO connection, where its packets are queued
 
 
 class Emitter:
@@ -86,10 +63,12 @@ class Emitter:
         self._outbound = outbound
         self._metrics = metrics
         self._replay = replay
-        self._user_locks = _KeyedLocks()
+        self._user_locks = KeyedLocks()
         # Per user, each local /chat connection and its place in the stream.
         self._attached: dict[str, dict[str, _Follower]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+        # Resolved once per event name: a labelled metric's lookup costs more than its inc.
+        self._counted: dict[str, Any] = {}
 
     async def to_connection(self, sid: str, payload: ServerPayload) -> None:
         """A direct reply to one local connection (hello, ready, errors)."""
@@ -101,7 +80,7 @@ class Emitter:
             namespace=spec.namespace,
             ignore_queue=True,
         )
-        self._metrics.events_out.labels(spec.name).inc()
+        self._count(spec.name)
         self._check_outbound([sid], spec.namespace)
 
     async def to_namespace(self, payload: ServerPayload) -> None:
@@ -110,22 +89,22 @@ class Emitter:
         await self._sio.emit(
             spec.name, payload.model_dump(mode="json"), namespace=spec.namespace, ignore_queue=True
         )
-        self._metrics.events_out.labels(spec.name).inc()
+        self._count(spec.name)
 
     async def to_user(self, user_id: str, payload: UserStreamPayload) -> int:
         """Sequence, keep and send an event to every connection of the user; returns its seq."""
-        spec = server_event(type(payload))
+        name = server_event(type(payload)).name
         body = payload.model_dump(mode="json")
         now = datetime.now(UTC)
         started = time.perf_counter()
         if self._replay.publishes:
-            event = await self._replay.append(user_id, spec.name, body, now)
+            event = await self._replay.append(user_id, name, body, now)
         else:
             async with self._user_locks.hold(user_id):
-                event = await self._replay.append(user_id, spec.name, body, now)
+                event = await self._replay.append(user_id, name, body, now)
                 await self._deliver(user_id, event.name, event.data, event.epoch)
         self._metrics.emit_seconds.observe(time.perf_counter() - started)
-        self._metrics.events_out.labels(spec.name).inc()
+        self._count(name)
         return event.seq
 
     async def deliver_published(
@@ -137,6 +116,7 @@ class Emitter:
 
     async def attach(self, sid: str, user_id: str, resume: ResumePosition | None) -> ChatReady:
         """Join a /chat connection to the user's stream, replaying what it missed first."""
+        eio_sid = self._sio.manager.eio_sid_from_sid(sid, CHAT)
         async with self._user_locks.hold(user_id):
             if resume is None:
                 position = await self._replay.position(user_id)
@@ -146,16 +126,11 @@ class Emitter:
                 position = replay.position
                 # The replay and chat:ready are queued at once: not a sign of a slow reader.
                 self._expect_outbound(sid, len(replay.events or ()) + 1)
-                for event in replay.events or ():
-                    await self._sio.emit(
-                        event.name, event.data, to=sid, namespace=CHAT, ignore_queue=True
-                    )
-                    self._metrics.events_out.labels(event.name).inc()
+                await self._replay_to(eio_sid, replay.events or ())
                 recovery = "reset" if replay.events is None else "recovered"
                 replayed = len(replay.events or ())
-            follower = _Follower(position.epoch, position.head_seq)
+            follower = _Follower(position.epoch, position.head_seq, eio_sid)
             self._attached.setdefault(user_id, {})[sid] = follower
-            await self._sio.enter_room(sid, user_room(user_id), namespace=CHAT)
             ready = ChatReady(
                 epoch=position.epoch,
                 head_seq=position.head_seq,
@@ -185,26 +160,29 @@ class Emitter:
                     await self._catch_up(user_id, sid, follower)
 
     async def _deliver(self, user_id: str, name: str, data: dict[str, Any], epoch: str) -> None:
+        followers = self._attached.get(user_id)
+        if not followers:
+            return
         seq = int(data["seq"])
-        skip: list[str] = []
-        live: dict[str, _Follower] = {}
-        for sid, follower in list(self._attached.get(user_id, {}).items()):
-            if follower.epoch != epoch or seq <= follower.through:
-                skip.append(sid)
-            elif seq == follower.through + 1:
-                live[sid] = follower
-            else:
-                # Events this node never heard (a lost subscription): from the store instead.
-                skip.append(sid)
-                await self._catch_up(user_id, sid, follower)
+        live: list[tuple[str, _Follower]] = []
+        for sid, follower in list(followers.items()):
             if follower.epoch != epoch:
                 self._drop(user_id, sid, "its stream's history was lost")
-        await self._sio.emit(
-            name, data, room=user_room(user_id), namespace=CHAT, skip_sid=skip, ignore_queue=True
-        )
-        for follower in live.values():
+            elif seq == follower.through + 1:
+                live.append((sid, follower))
+            elif seq > follower.through:
+                # Events this node never heard (a lost subscription): from the store instead.
+                await self._catch_up(user_id, sid, follower)
+        if not live:
+            return
+        # Encoded once for every connection of the user.
+        packet = event_packet(CHAT, name, data)
+        send = self._sio._send_eio_packet
+        for _, follower in live:
+            if follower.eio_sid is not None:
+                await send(follower.eio_sid, packet)
             follower.through = seq
-        self._check_outbound(list(live), CHAT)
+        self._check_outbound((sid for sid, _ in live), CHAT)
 
     async def _catch_up(self, user_id: str, sid: str, follower: _Follower) -> None:
         replay = await self._replay.since(user_id, follower.epoch, follower.through)
@@ -212,12 +190,28 @@ class Emitter:
             self._drop(user_id, sid, "the events it missed are gone")
             return
         self._expect_outbound(sid, len(replay.events))
-        for event in replay.events:
-            await self._sio.emit(event.name, event.data, to=sid, namespace=CHAT, ignore_queue=True)
-            self._metrics.events_out.labels(event.name).inc()
-            follower.through = event.seq
+        await self._replay_to(follower.eio_sid, replay.events)
+        if replay.events:
+            follower.through = replay.events[-1].seq
 
-    def _check_outbound(self, sids: list[str], namespace: str) -> None:
+    async def _replay_to(self, eio_sid: str | None, events: Iterable[StoredEvent]) -> None:
+        """Queue stored events on one connection, each encoded once, in seq order."""
+        sent: Counter[str] = Counter()
+        send = self._sio._send_eio_packet
+        for event in events:
+            if eio_sid is not None:
+                await send(eio_sid, event_packet(CHAT, event.name, event.data))
+            sent[event.name] += 1
+        for name, count in sent.items():
+            self._count(name, count)
+
+    def _count(self, name: str, events: int = 1) -> None:
+        counter = self._counted.get(name)
+        if counter is None:
+            counter = self._counted[name] = self._metrics.events_out.labels(name)
+        counter.inc(events)
+
+    def _check_outbound(self, sids: Iterable[str], namespace: str) -> None:
         # An emit only queues packets; a client that stops reading would grow its queue forever.
         if self._outbound is not None:
             for sid in sids:

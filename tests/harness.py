@@ -166,10 +166,14 @@ async def wait_run_end(
     """Waits for the run's terminal event; returns (event name, payload)."""
 
     async def until() -> tuple[str, dict[str, Any]]:
+        seen = 0  # events already looked at: each wake-up reads only what is new
         while True:
-            for name, data in run_events(recorder, run_id):
-                if name in TERMINAL_EVENTS:
+            events = recorder.events["/chat"]
+            for name, data in events[seen:]:
+                ours = isinstance(data, dict) and data.get("run_id") == run_id
+                if ours and name in TERMINAL_EVENTS:
                     return name, data
+            seen = len(events)
             recorder.arrived.clear()
             await recorder.arrived.wait()
 

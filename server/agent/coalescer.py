@@ -19,8 +19,10 @@ class DeltaCoalescer:
         self._max_chars = max_chars
         self._buffer: list[str] = []
         self._size = 0
-        self._timer: asyncio.Task[None] | None = None
-        # A send that failed in the timer task, raised to the run at its next add or flush.
+        # The age flush: a loop timer while it waits (no task per buffer), a task once due.
+        self._timer: asyncio.TimerHandle | None = None
+        self._flushes: set[asyncio.Task[None]] = set()
+        # A send that failed in a timer's task, raised to the run at its next add or flush.
         self._failure: BaseException | None = None
         # Held across the swap and the emit so flushes leave in buffer order.
         self._lock = asyncio.Lock()
@@ -34,7 +36,7 @@ class DeltaCoalescer:
         if self._size >= self._max_chars or self._interval_s <= 0:
             await self.flush()
         elif self._timer is None:
-            self._timer = asyncio.create_task(self._flush_later())
+            self._timer = asyncio.get_running_loop().call_later(self._interval_s, self._due)
 
     async def flush(self) -> None:
         self._raise_failure()
@@ -50,9 +52,13 @@ class DeltaCoalescer:
     async def aclose(self) -> None:
         self._cancel_timer()
 
-    async def _flush_later(self) -> None:
-        await asyncio.sleep(self._interval_s)
+    def _due(self) -> None:
         self._timer = None
+        task = asyncio.create_task(self._flush_due())
+        self._flushes.add(task)
+        task.add_done_callback(self._flushes.discard)
+
+    async def _flush_due(self) -> None:
         try:
             await self.flush()
         except Exception as exc:
@@ -65,8 +71,8 @@ class DeltaCoalescer:
             raise failure
 
     def _cancel_timer(self) -> None:
-        # Only a timer still asleep is cancelled; one that woke has cleared itself and is
-        # flushing under the lock, which the caller's own flush then waits for.
+        # Only a timer not yet due is cancelled; a due one's task is flushing under the lock,
+        # which the caller's own flush then waits for.
         timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()

@@ -7,7 +7,7 @@ import hashlib
 import json
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Iterator, Sequence
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -62,7 +62,7 @@ class DemoChatModel(BaseChatModel):
 
     Counts ("count to N"), requests the ``calculator`` tool ("calculate EXPR"),
     reports tool results, and otherwise replies with a few canned sentences,
-    streaming word-sized chunks at ``tokens_per_s`` (0 disables the delay).
+    streaming word-sized chunks on a schedule of ``tokens_per_s`` (0 disables the delay).
     """
 
     tokens_per_s: float = Field(default=40.0, ge=0.0)
@@ -117,9 +117,10 @@ class DemoChatModel(BaseChatModel):
     ) -> Iterator[ChatGenerationChunk]:
         reply = _plan_reply(messages, _has_calculator(kwargs.get("tools")))
         delay = self._delay()
+        start = time.monotonic()
         for position, chunk in enumerate(_to_chunks(reply)):
             if position and delay:
-                time.sleep(delay)
+                time.sleep(max(0.0, start + position * delay - time.monotonic()))
             yield ChatGenerationChunk(message=chunk)
 
     async def _astream(
@@ -131,9 +132,13 @@ class DemoChatModel(BaseChatModel):
     ) -> AsyncIterator[ChatGenerationChunk]:
         reply = _plan_reply(messages, _has_calculator(kwargs.get("tools")))
         delay = self._delay()
+        loop = asyncio.get_running_loop()
+        start = loop.time()
         for position, chunk in enumerate(_to_chunks(reply)):
             if position and delay:
-                await asyncio.sleep(delay)
+                # Token k is due (k - 1) / tokens_per_s after the first, as a provider streams
+                # at its own pace: a late wake-up is made up, not carried into every later token.
+                await asyncio.sleep(max(0.0, start + position * delay - loop.time()))
             yield ChatGenerationChunk(message=chunk)
 
     def _delay(self) -> float:
@@ -262,28 +267,36 @@ def _to_message(reply: _Reply) -> AIMessage:
     )
 
 
-def _to_chunks(reply: _Reply) -> list[AIMessageChunk]:
-    specs: list[tuple[str, list[ToolCallChunk]]]
+def _to_chunks(reply: _Reply) -> Iterator[AIMessageChunk]:
+    """The reply's chunks, each built only when it is streamed."""
+    specs: Iterable[tuple[str, list[ToolCallChunk]]]
     if reply.tool_call is None:
-        specs = [(piece, []) for piece in reply.pieces] or [("", [])]
+        pieces = reply.pieces or ("",)
+        specs, count = ((piece, []) for piece in pieces), len(pieces)
     else:
         planned = reply.tool_call
         # Like streaming providers: name and id first, then the JSON args in fragments.
-        specs = [("", [tool_call_chunk(name=planned.name, args="", id=planned.id, index=0)])]
+        fragments = _split_args(json.dumps(planned.args))
+        first = tool_call_chunk(name=planned.name, args="", id=planned.id, index=0)
+        specs = [("", [first])]
         specs += [
             ("", [tool_call_chunk(name=None, args=fragment, id=None, index=0)])
-            for fragment in _split_args(json.dumps(planned.args))
+            for fragment in fragments
         ]
-    chunks = [AIMessageChunk(content=content, tool_call_chunks=calls) for content, calls in specs]
-    # Marking the final chunk lets aggregators finalize tool calls without an extra chunk.
-    content, calls = specs[-1]
-    chunks[-1] = AIMessageChunk(
-        content=content,
-        tool_call_chunks=calls,
-        chunk_position="last",
-        response_metadata=_final_metadata(reply),
-    )
-    return chunks
+        count = len(specs)
+    for position, (content, calls) in enumerate(specs, 1):
+        if position == count:
+            # Marking the final chunk lets aggregators finalize tool calls without an extra one.
+            yield AIMessageChunk(
+                content=content,
+                tool_call_chunks=calls,
+                chunk_position="last",
+                response_metadata=_final_metadata(reply),
+            )
+        elif calls:
+            yield AIMessageChunk(content=content, tool_call_chunks=calls)
+        else:
+            yield AIMessageChunk(content=content)
 
 
 def _split_args(args_json: str) -> list[str]:

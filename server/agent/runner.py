@@ -8,8 +8,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 import orjson
-from langchain_core.language_models import BaseChatModel
-from langchain_core.messages import BaseMessage, ToolMessage
+from langchain_core.language_models import BaseChatModel, LanguageModelInput
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
 
 from schemas.chat import AgentDelta, AgentToolCall, AgentToolResult, UserStreamPayload
@@ -44,6 +45,10 @@ class RunFailure(Exception):
         self.message = message
 
 
+# Chunks between forced yields to the event loop while streaming.
+_YIELD_EVERY = 16
+
+
 @dataclass(frozen=True, slots=True)
 class CoalescePolicy:
     interval_s: float = 0.025
@@ -58,8 +63,11 @@ class AgentRunner:
         coalesce: CoalescePolicy = CoalescePolicy(),
         max_tool_rounds: int = 5,
     ) -> None:
-        self._model = model
         self._tools = {tool.name: tool for tool in tools}
+        # Bound once: converting the tools to the provider's schema is not per-run work.
+        self._model: Runnable[LanguageModelInput, AIMessage] = (
+            model.bind_tools(list(self._tools.values())) if self._tools else model
+        )
         self._coalesce = coalesce
         self._max_tool_rounds = max_tool_rounds
 
@@ -71,26 +79,35 @@ class AgentRunner:
         progress: RunProgress,
     ) -> str:
         """Returns the answer's whole text. Cancelling it sends what was buffered first."""
-        model = self._model.bind_tools(list(self._tools.values())) if self._tools else self._model
         messages = list(conversation)
 
-        async def send_delta(text: str) -> None:
-            # Shielded with the progress update, so a stop never leaves the stored text
-            # short of what the user was sent.
-            async def send_and_record() -> None:
-                progress.seq = await sink(AgentDelta(run_id=run_id, text=text))
-                progress.text += text
+        run_task = asyncio.current_task()
 
-            await asyncio.shield(send_and_record())
+        async def record(text: str) -> None:
+            progress.seq = await sink(AgentDelta(run_id=run_id, text=text))
+            progress.text += text
+
+        async def send_delta(text: str) -> None:
+            if asyncio.current_task() is run_task:
+                # A stop cancels this task: the send and the progress update finish anyway,
+                # so the stored text is never short of what the user was sent.
+                await asyncio.shield(record(text))
+            else:
+                # The coalescer's timer task, which a stop never cancels.
+                await record(text)
 
         coalescer = DeltaCoalescer(send_delta, self._coalesce.interval_s, self._coalesce.max_chars)
         try:
             for tool_round in range(self._max_tool_rounds + 1):
                 accumulator = StreamAccumulator()
-                async for chunk in model.astream(messages):
+                chunks = 0
+                async for chunk in self._model.astream(messages):
                     await coalescer.add(accumulator.feed(chunk))
-                    # A model that never awaits would otherwise hold the loop for the whole run.
-                    await asyncio.sleep(0)
+                    chunks += 1
+                    if not chunks % _YIELD_EVERY:
+                        # A model that never awaits would otherwise hold the loop for the
+                        # whole run; every few chunks is enough to let others in.
+                        await asyncio.sleep(0)
                 await coalescer.flush()
                 try:
                     turn = accumulator.finish()

@@ -8,6 +8,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
+from itertools import islice
 from typing import Any
 
 from schemas.base import rfc3339
@@ -16,9 +17,22 @@ from server.stores.replay_store import Position, Replay, StoredEvent
 
 @dataclass
 class _UserStream:
+    """A user's kept events, oldest first, as three parallel columns.
+
+    Columns rather than one object per event: the garbage collector skips a dict of plain
+    values but scans every event object, and a busy stream keeps thousands of events for an
+    hour, which would make each full collection (a pause of the whole loop) ever longer.
+    """
+
     head_seq: int = 0
-    # (monotonic time appended, event), oldest first.
-    events: deque[tuple[float, StoredEvent]] = field(default_factory=deque)
+    appended_at: deque[float] = field(default_factory=deque)  # monotonic time
+    names: deque[str] = field(default_factory=deque)
+    data: deque[dict[str, Any]] = field(default_factory=deque)
+
+    def popleft(self) -> None:
+        self.appended_at.popleft()
+        self.names.popleft()
+        self.data.popleft()
 
 
 class MemoryReplayStore:
@@ -50,13 +64,16 @@ class MemoryReplayStore:
     async def append(
         self, user_id: str, name: str, body: dict[str, Any], ts: datetime
     ) -> StoredEvent:
-        stream = self._streams.setdefault(user_id, _UserStream())
+        stream = self._streams.get(user_id)
+        if stream is None:
+            stream = self._streams[user_id] = _UserStream()
         stream.head_seq += 1
         data = {"seq": stream.head_seq, "ts": rfc3339(ts), **body}
-        event = StoredEvent(seq=stream.head_seq, name=name, data=data, epoch=self.epoch)
-        stream.events.append((self._clock(), event))
+        stream.appended_at.append(self._clock())
+        stream.names.append(name)
+        stream.data.append(data)
         self._trim(stream)
-        return event
+        return StoredEvent(seq=stream.head_seq, name=name, data=data, epoch=self.epoch)
 
     async def position(self, user_id: str) -> Position:
         stream = self._streams.get(user_id)
@@ -70,16 +87,24 @@ class MemoryReplayStore:
         if stream is None or last_seq == position.head_seq:
             return Replay(position=position, events=[])
         self._trim(stream)
-        oldest = stream.events[0][1].seq if stream.events else position.head_seq + 1
+        oldest = position.head_seq - len(stream.data) + 1
         if last_seq + 1 < oldest:
             return Replay(position=position, events=None)
         skip = last_seq + 1 - oldest
-        events = [event for _, event in list(stream.events)[skip:]]
+        events = [
+            StoredEvent(seq=seq, name=name, data=data, epoch=self.epoch)
+            for seq, name, data in zip(
+                range(last_seq + 1, position.head_seq + 1),
+                islice(stream.names, skip, None),
+                islice(stream.data, skip, None),
+                strict=True,
+            )
+        ]
         return Replay(position=position, events=events)
 
     def _trim(self, stream: _UserStream) -> None:
-        while len(stream.events) > self._max_events:
-            stream.events.popleft()
+        while len(stream.data) > self._max_events:
+            stream.popleft()
         cutoff = self._clock() - self._ttl_s
-        while stream.events and stream.events[0][0] < cutoff:
-            stream.events.popleft()
+        while stream.appended_at and stream.appended_at[0] < cutoff:
+            stream.popleft()

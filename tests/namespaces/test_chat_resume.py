@@ -172,7 +172,7 @@ async def test_resuming_while_the_stream_runs_neither_loses_nor_reorders(
         )
         run_id = ack["data"]["run_id"]
         resumers = []
-        for last_seq in (1, 3, 10):
+        for last_seq in (1, 3, 10, 20, 30, 40, 50, 60):
             # Each joins mid-stream from an old position: replay and live events meet.
             client, events = await connect(
                 live,
@@ -188,5 +188,9 @@ async def test_resuming_while_the_stream_runs_neither_loses_nor_reorders(
             assert seqs == list(range(last_seq + 1, seqs[-1] + 1))
             [ready_again] = events.of(NS, "chat:ready")
             assert ready_again["recovery"] == "recovered"
+            # What it missed comes before chat:ready, every live event after it.
+            ready_at = [name for name, _ in events.events[NS]].index("chat:ready")
+            replayed = [d["seq"] for _, d in events.events[NS][:ready_at] if "seq" in d]
+            assert replayed == list(range(last_seq + 1, ready_again["head_seq"] + 1))
             await client.disconnect()
         await writer.disconnect()
