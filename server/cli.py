@@ -69,6 +69,7 @@ def serve(
     """Run the server in the foreground until Ctrl-C."""
     from server.agent.models import AgentConfigError
     from server.app import create_app
+    from server.gc_tuning import tune_for_serving
 
     settings = load_settings(host=host, port=port)
     configure_logging(settings.log_level, settings.log_json)
@@ -77,6 +78,7 @@ def serve(
     except AgentConfigError as exc:
         typer.echo(f"netra-ws: refusing to start: {exc}", err=True)
         raise typer.Exit(code=2) from None
+    tune_for_serving()
     web.run_app(
         app,
         loop=_event_loop(),
