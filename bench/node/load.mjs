@@ -307,6 +307,9 @@ async function stream() {
   const lagNominal = [];
   const lagEmit = [];
   const paces = [];
+  // From a run's end (its outcome received) to the next run's first delta: the time a
+  // stream is not producing, spent sending the next message, storing it and starting the run.
+  const betweenRuns = [];
   let measureStart = Number.POSITIVE_INFINITY;
   let measureEnd = Number.POSITIVE_INFINITY;
   let ending = false;
@@ -317,6 +320,7 @@ async function stream() {
     const conn = await openClient({ token: list[i], namespaces: ["/chat"], readyEvent: "chat:ready" });
     const chat = conn.sockets["/chat"];
     let run = null; // {id, anchor, first: [k, ts], last: [k, ts]}
+    let endedAt = null; // when the previous run's outcome arrived
     const sendNext = () => {
       if (ending) return;
       run = null;
@@ -338,6 +342,7 @@ async function stream() {
         const words = data.text.trim().split(/\s+/);
         const k = Number(words[words.length - 1]);
         const emitted = parseTs(data.ts);
+        if (run.first === null && endedAt !== null && inWindow(t)) betweenRuns.push(t - endedAt);
         run.first ??= [k, emitted];
         run.last = [k, emitted];
         if (inWindow(t)) {
@@ -353,6 +358,7 @@ async function stream() {
         if (run?.first && run.last[0] > run.first[0] && inWindow(t)) {
           paces.push((run.last[1] - run.first[1]) / (run.last[0] - run.first[0]));
         }
+        endedAt = t;
         sendNext();
       }
     });
@@ -394,6 +400,7 @@ async function stream() {
     lag_nominal_ms: percentiles(lagNominal),
     lag_emit_ms: percentiles(lagEmit),
     pace_ms_per_token: percentiles(paces),
+    between_runs_ms: percentiles(betweenRuns),
     frames_per_s: totals.frames / elapsedS,
     deltas_per_s: totals.deltas / elapsedS,
     tokens_delivered_per_s: totals.tokens / elapsedS,
