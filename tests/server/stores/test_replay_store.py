@@ -50,30 +50,15 @@ async def _memory(stack: AsyncExitStack, tmp_path: Path) -> Backend:
     return Backend(store=await restart(), clock=clock, restart=restart)
 
 
-async def _redis(stack: AsyncExitStack, tmp_path: Path) -> Backend:
-    server = await stack.enter_async_context(running_redis(tmp_path))
-    clock = FakeClock()
-
-    async def open_store() -> ReplayStore:
-        store = RedisReplayStore.from_url(server.url, MAX_EVENTS, TTL_S, clock=clock)
-        await store.open()
-        return store
-
-    async def restart() -> ReplayStore:
-        await server.restart()
-        return await open_store()
-
-    return Backend(store=await open_store(), clock=clock, restart=restart)
-
-
-async def _failover(stack: AsyncExitStack, tmp_path: Path) -> Backend:
-    # With Redis answering, the cluster's store must keep every guarantee of the Redis one.
+async def _on_redis(stack: AsyncExitStack, tmp_path: Path, failover: bool) -> Backend:
     server = await stack.enter_async_context(running_redis(tmp_path))
     clock = FakeClock()
 
     async def open_store() -> ReplayStore:
         shared = RedisReplayStore.from_url(server.url, MAX_EVENTS, TTL_S, clock=clock)
-        store = FailoverReplayStore(shared, lambda: MemoryReplayStore(MAX_EVENTS, TTL_S))
+        store: ReplayStore = shared
+        if failover:
+            store = FailoverReplayStore(shared, lambda: MemoryReplayStore(MAX_EVENTS, TTL_S))
         await store.open()
         return store
 
@@ -82,6 +67,15 @@ async def _failover(stack: AsyncExitStack, tmp_path: Path) -> Backend:
         return await open_store()
 
     return Backend(store=await open_store(), clock=clock, restart=restart)
+
+
+async def _redis(stack: AsyncExitStack, tmp_path: Path) -> Backend:
+    return await _on_redis(stack, tmp_path, failover=False)
+
+
+async def _failover(stack: AsyncExitStack, tmp_path: Path) -> Backend:
+    # With Redis answering, the cluster's store must keep every guarantee of the Redis one.
+    return await _on_redis(stack, tmp_path, failover=True)
 
 
 @pytest.fixture(params=[_memory, _redis, _failover], ids=["memory", "redis", "failover"])
