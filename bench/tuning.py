@@ -66,7 +66,6 @@ PACKAGES = (
     ("/langchain_core/", "langchain-core"),
     ("/langchain/", "langchain"),
     ("/loguru/", "loguru"),
-    ("/aiosqlite/", "aiosqlite"),
     ("/asyncio/", "asyncio (stdlib)"),
     ("/json/", "json (stdlib)"),
     ("/work/main/server/", "netra-ws server/"),
@@ -298,7 +297,7 @@ async def profile(out: Path) -> None:
         f"{datetime.now(UTC).isoformat()[:19]}Z. py-spy at {PROFILE_RATE_HZ} Hz (on core "
         f"{GENERATOR_CORE}, `--gil`) on `python -m server serve` (core 0) while the load "
         "generator runs: only samples of a thread holding the GIL count, so idle waits (the "
-        "event loop in epoll, aiosqlite's and the executor's idle threads) are left out. "
+        "event loop in epoll, the SQLite and executor threads' idle waits) are left out. "
         "Inclusive shares leave out the frames every stack has (interpreter, CLI, the event "
         "loop's own `_run_once`/`Handle._run`). Regenerate with `make bench-profile`.",
         "",

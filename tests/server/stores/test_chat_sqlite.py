@@ -67,11 +67,11 @@ async def test_unique_constraint_race_rolls_back_and_returns_winner(
     real_find = chat_sqlite._find_sent
     calls = 0
 
-    async def miss_once(*args: Any) -> SendRecord | None:
+    def miss_once(*args: Any) -> SendRecord | None:
         # A writer whose existence check ran before the winner committed.
         nonlocal calls
         calls += 1
-        return None if calls == 1 else await real_find(*args)
+        return None if calls == 1 else real_find(*args)
 
     monkeypatch.setattr(chat_sqlite, "_find_sent", miss_once)
     repeat = await send(store, "hi", key="same", run="run-2")
