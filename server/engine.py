@@ -102,6 +102,11 @@ class GuardedEngine(engineio.AsyncServer):  # type: ignore[misc]
         if event == "disconnect":
             self._allowance.pop(args[0], None)
             self._cutting.discard(args[0])
+            socket = self.sockets.get(args[0])
+            if socket is not None and not socket.upgraded:
+                # A long-polling client that closes still has a poll pending: answer it now,
+                # or it hangs until the next ping (python-socketio's client waits for it).
+                socket.queue.put_nowait(None)
         return await super()._trigger_event(event, *args, **kwargs)
 
 
