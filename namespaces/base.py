@@ -24,7 +24,7 @@ from schemas.base import ServerPayload
 from schemas.registry import CLIENT_EVENTS, ERROR_EVENTS
 from server.auth.connect import authenticate_connect, client_address, refuse
 from server.auth.errors import AuthFailure
-from server.connection import SESSION_KEY, ConnectionRegistry, ConnectionState
+from server.connection import SESSION_KEY, ConnectionState
 from server.context import ServerContext
 from server.errors import AppError
 from server.sio_server import ack_requested
@@ -35,12 +35,11 @@ Handler = Callable[[str, Any], Awaitable[ServerPayload]]
 
 class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """A singleton per namespace: per-connection state lives in the session (and, for the
-    per-event path, in `connections`), not on self."""
+    per-event path, in `ctx.connections`), not on self."""
 
     def __init__(self, namespace: str, ctx: ServerContext) -> None:
         super().__init__(namespace)
         self.ctx = ctx
-        self.connections = ConnectionRegistry()
         self.handlers: Mapping[str, Handler] = self.event_handlers()
         missing = {n for (ns, n) in CLIENT_EVENTS if ns == namespace} - set(self.handlers)
         if missing:
@@ -64,7 +63,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """Runs on disconnect."""
 
     async def connection(self, sid: str) -> ConnectionState:
-        known = self.connections.get(sid)
+        known = self.ctx.connections.get(sid)
         if known is not None:
             return known
         session = await self.get_session(sid)
@@ -132,7 +131,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             return _error(ErrorCode.INTERNAL, f"Internal error (ref {ref})", {"ref": ref})
 
     async def _throttle(self, sid: str, event: str) -> AckError | None:
-        state = self.connections.get(sid)
+        state = self.ctx.connections.get(sid)
         if state is None:
             return None  # not connected (yet, or any more): the handler path answers that
         # Keyed by the Engine.IO connection: /chat and /system on one socket share a bucket.
@@ -173,11 +172,11 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                     eio_sid=self.server.manager.eio_sid_from_sid(sid, self.namespace) or sid,
                 )
                 await self.save_session(sid, {SESSION_KEY: state})
-                self.connections.add(sid, state)
+                self.ctx.connections.add(sid, state)
                 await self.on_authenticated(sid, state, connect_auth)
                 self.ctx.token_watch.watch(self.namespace, sid, state)
             except BaseException:
-                self.connections.remove(sid)
+                self.ctx.connections.remove(sid)
                 self.ctx.connection_cap.release(self.namespace, user, sid)
                 raise
         except SioConnectionRefusedError as refused:
@@ -216,7 +215,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         except KeyError:
             session = {}
         state: ConnectionState | None = session.get(SESSION_KEY)
-        self.connections.remove(sid)
+        self.ctx.connections.remove(sid)
         self.ctx.rate_limiter.forget(sid)
         if state is None:
             return  # a refused connect: already logged as a refusal

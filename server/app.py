@@ -35,6 +35,7 @@ from server.chat_service import ChatService
 from server.cluster import setup as cluster
 from server.cluster.delivery import ClusterManager
 from server.cluster.orphans import OrphanReaper
+from server.connection import ConnectionRegistry
 from server.context import ServerContext
 from server.discovery import SOCKETIO_PATH, build_ws_config
 from server.emitter import Emitter
@@ -96,6 +97,7 @@ def create_app(settings: Settings) -> web.Application:
         ),
         rate_limiter=RateLimiter.from_settings(settings),
         connection_cap=ConnectionCap(settings.max_connections_per_user),
+        connections=ConnectionRegistry(),
     )
     store = chat_store_from_url(settings.database_url)
     runs = RunRegistry()

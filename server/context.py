@@ -1,10 +1,12 @@
-"""What the namespaces are handed: shared services, never per-client state."""
+"""What the namespaces are handed: shared services and the stores that keep per-client state,
+so that none is kept on the namespaces themselves."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from server.auth.verifier import TokenVerifier
+from server.connection import ConnectionRegistry
 from server.emitter import Emitter
 from server.limits import ConnectionCap, RateLimiter
 from server.metrics import Metrics
@@ -21,3 +23,5 @@ class ServerContext:
     token_watch: TokenWatch
     rate_limiter: RateLimiter
     connection_cap: ConnectionCap
+    # Each connected sid's state, read by the per-event path (sids are unique across namespaces).
+    connections: ConnectionRegistry
