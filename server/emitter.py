@@ -25,9 +25,9 @@ from schemas.auth import ResumePosition
 from schemas.base import ServerPayload
 from schemas.chat import ChatReady, UserStreamPayload
 from schemas.registry import CHAT, server_event
-from server.event_packets import event_packet
 from server.keyed_locks import KeyedLocks
 from server.metrics import Metrics
+from server.packets import event_packet
 from server.stores.replay_store import ReplayStore, StoredEvent
 
 

@@ -12,10 +12,8 @@
 5. Events a namespace lists in `inline_events` (handlers that never wait) run on the
    connection's reader, without the task python-socketio starts for every event.
 
-Packets are encoded and decoded by server/json_codec.py: orjson, decoding every payload to
-what python-engineio's json would. An outgoing packet is encoded once, when it is built:
-orjson cannot encode bytes, so a payload it encoded has no binary attachments, and
-python-socketio's walk of every payload looking for them is skipped.
+Packets are server/packets.py's: encoded once, with orjson, and decoded to what
+python-engineio's json would.
 
 Its Engine.IO server is server/engine.py's, whose outbound-queue guard the emitter reaches
 through `check_outbound` and `expect_outbound`.
@@ -35,57 +33,9 @@ from schemas.auth import ConnectRefusal
 from server.auth.connect import log_refusal
 from server.auth.errors import AuthFailure
 from server.engine import GuardedEngine
-from server.json_codec import JsonCodec, try_dumps
+from server.packets import ServerPacket, UndecodablePacket
 
 ack_requested: ContextVar[bool] = ContextVar("ack_requested", default=False)
-
-
-class UndecodablePacket(ValueError):
-    """A packet whose header was read but whose JSON was not."""
-
-    def __init__(self, pkt: packet.Packet, reason: str) -> None:
-        super().__init__(reason)
-        self.packet_type: Any = pkt.packet_type
-        self.namespace: str = pkt.namespace or "/"
-        self.id: int | None = pkt.id
-
-
-class _Packet(packet.Packet):  # type: ignore[misc]
-    # On this class only: the library's own Packet, which its clients use too, keeps its json.
-    json = JsonCodec
-
-    def __init__(
-        self,
-        packet_type: int = packet.EVENT,
-        data: Any = None,
-        namespace: str | None = None,
-        id: int | None = None,
-        binary: bool | None = None,
-        encoded_packet: Any = None,
-    ) -> None:
-        encoded = None
-        if encoded_packet is None and binary is None and data is not None:
-            encoded = try_dumps(data)
-            if encoded is not None:
-                binary = False
-        super().__init__(packet_type, data, namespace, id, binary, encoded_packet)
-        self._encoded_data = encoded
-
-    def encode(self) -> Any:
-        if self._encoded_data is None:
-            return super().encode()
-        head = str(self.packet_type)
-        if self.namespace is not None and self.namespace != "/":
-            head += self.namespace + ","
-        if self.id is not None:
-            head += str(self.id)
-        return head + self._encoded_data
-
-    def decode(self, encoded_packet: Any) -> Any:
-        try:
-            return super().decode(encoded_packet)
-        except (ValueError, RecursionError) as exc:
-            raise UndecodablePacket(self, f"{type(exc).__name__}: {exc}") from None
 
 
 class AfterConnect(Protocol):
@@ -95,7 +45,7 @@ class AfterConnect(Protocol):
 class NetraServer(socketio.AsyncServer):  # type: ignore[misc]
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.packet_class = _Packet
+        self.packet_class = ServerPacket
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
         try:
