@@ -67,8 +67,6 @@ class Emitter:
         # Per user, each local /chat connection and its place in the stream.
         self._attached: dict[str, dict[str, _Follower]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # Resolved once per event name: a labelled metric's lookup costs more than its inc.
-        self._counted: dict[str, Any] = {}
 
     async def to_connection(self, sid: str, payload: ServerPayload) -> None:
         """A direct reply to one local connection (hello, ready, errors)."""
@@ -80,7 +78,7 @@ class Emitter:
             namespace=spec.namespace,
             ignore_queue=True,
         )
-        self._count(spec.name)
+        self._metrics.count_out(spec.name)
         self._check_outbound([sid], spec.namespace)
 
     async def to_namespace(self, payload: ServerPayload) -> None:
@@ -89,7 +87,7 @@ class Emitter:
         await self._sio.emit(
             spec.name, payload.model_dump(mode="json"), namespace=spec.namespace, ignore_queue=True
         )
-        self._count(spec.name)
+        self._metrics.count_out(spec.name)
 
     async def to_user(self, user_id: str, payload: UserStreamPayload) -> int:
         """Sequence, keep and send an event to every connection of the user; returns its seq."""
@@ -104,7 +102,7 @@ class Emitter:
                 event = await self._replay.append(user_id, name, body, now)
                 await self._deliver(user_id, event.name, event.data, event.epoch)
         self._metrics.emit_seconds.observe(time.perf_counter() - started)
-        self._count(name)
+        self._metrics.count_out(name)
         return event.seq
 
     async def deliver_published(
@@ -203,13 +201,7 @@ class Emitter:
                 await send(eio_sid, event_packet(CHAT, event.name, event.data))
             sent[event.name] += 1
         for name, count in sent.items():
-            self._count(name, count)
-
-    def _count(self, name: str, events: int = 1) -> None:
-        counter = self._counted.get(name)
-        if counter is None:
-            counter = self._counted[name] = self._metrics.events_out.labels(name)
-        counter.inc(events)
+            self._metrics.count_out(name, count)
 
     def _check_outbound(self, sids: Iterable[str], namespace: str) -> None:
         # An emit only queues packets; a client that stops reading would grow its queue forever.

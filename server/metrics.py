@@ -11,6 +11,21 @@ _EMIT_BUCKETS = (0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.0
 _RUN_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600)
 
 
+class _Children:
+    """A labelled counter's children, resolved once per label values: `labels(...)` costs a
+    lock and a lookup per call, too much for every event."""
+
+    def __init__(self, counter: Counter) -> None:
+        self._counter = counter
+        self._children: dict[tuple[str, ...], Any] = {}
+
+    def inc(self, *labels: str, amount: int = 1) -> None:
+        child = self._children.get(labels)
+        if child is None:
+            child = self._children[labels] = self._counter.labels(*labels)
+        child.inc(amount)
+
+
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
@@ -48,19 +63,15 @@ class Metrics:
             ["namespace"],
             registry=r,
         )
-        # Labelled children, resolved once: `labels(...)` costs a lock and a lookup per call.
-        self._events_in: dict[tuple[str, str], Any] = {}
-        self._acks: dict[tuple[str, str], Any] = {}
+        self._events_in = _Children(self.events_in)
+        self._acks = _Children(self.acks)
+        self._events_out = _Children(self.events_out)
 
     def count_event(self, namespace: str, event: str, ack_code: str) -> None:
         """One client event in and its ack out; `event` and `ack_code` are from bounded sets."""
-        key = (namespace, event)
-        counter = self._events_in.get(key)
-        if counter is None:
-            counter = self._events_in[key] = self.events_in.labels(namespace, event)
-        counter.inc()
-        key = (namespace, ack_code)
-        counter = self._acks.get(key)
-        if counter is None:
-            counter = self._acks[key] = self.acks.labels(namespace, ack_code)
-        counter.inc()
+        self._events_in.inc(namespace, event)
+        self._acks.inc(namespace, ack_code)
+
+    def count_out(self, event: str, events: int = 1) -> None:
+        """Server events emitted; `event` is a registered event name."""
+        self._events_out.inc(event, amount=events)
