@@ -6,11 +6,12 @@ import asyncio
 
 import typer
 from aiohttp import web
+from loguru import logger
 from pydantic import ValidationError
 
 from server import __version__, cli_chat, cli_config, cli_token
 from server.log_setup import configure_logging
-from server.settings import Settings
+from server.settings import Settings, SettingsError, startup_warnings
 
 cli = typer.Typer(
     help="netra-ws: Socket.IO backbone for AI-agent chat.",
@@ -50,9 +51,14 @@ def load_settings(**overrides: object) -> Settings:
     try:
         return Settings(**{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
     except ValidationError as exc:
-        lines = [
-            f"  {'.'.join(map(str, e['loc'])) or 'settings'}: {e['msg']}" for e in exc.errors()
-        ]
+        lines = []
+        for error in exc.errors():
+            refused = error.get("ctx", {}).get("error")
+            if isinstance(refused, SettingsError):
+                # Its reasons name their variables already.
+                lines += [f"  {problem}" for problem in refused.problems]
+            else:
+                lines.append(f"  {'.'.join(map(str, error['loc'])) or 'settings'}: {error['msg']}")
         typer.echo("netra-ws: refusing to start:\n" + "\n".join(lines), err=True)
         raise typer.Exit(code=2) from None
 
@@ -73,6 +79,8 @@ def serve(
 
     settings = load_settings(host=host, port=port)
     configure_logging(settings.log_level, settings.log_json)
+    for warning in startup_warnings(settings):
+        logger.warning("{}", warning)
     try:
         app = create_app(settings)
     except AgentConfigError as exc:

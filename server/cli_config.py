@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from server.settings import Settings
+from server.settings import Settings, startup_warnings
 
 EPILOG = """\
 **Examples**
@@ -134,12 +134,16 @@ def config(
     """Print the effective settings: WS_* environment variables over the defaults.
 
     Each row shows where its value came from: env, default, or derived from another setting.
-    Settings the server would refuse exit 2 with the same reason `serve` gives.
+    Settings the server would refuse exit 2 with the same reason `serve` gives; settings it
+    would warn about at start are printed to stderr the same way.
     """
     # Imported here: server.cli imports this module.
     from server.cli import load_settings
 
-    rows = effective_settings(load_settings(), os.environ)
+    settings = load_settings()
+    for warning in startup_warnings(settings):
+        typer.echo(f"netra-ws: warning: {warning}", err=True)
+    rows = effective_settings(settings, os.environ)
     if json_output:
         typer.echo(as_json(rows))
     else:

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
+import jwt
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
@@ -13,12 +16,22 @@ ASYMMETRIC_ALGORITHMS = frozenset(
     {"RS256", "RS384", "RS512", "PS256", "PS384", "PS512", "ES256", "ES384", "ES512", "EdDSA"}
 )
 MIN_HS_SECRET_BYTES = 32
+LOG_LEVELS = ("TRACE", "DEBUG", "INFO", "SUCCESS", "WARNING", "ERROR", "CRITICAL")
+# A chat:send frame around the text: event name, client_msg_id, thread_id, source, framing.
+_CHAT_SEND_OVERHEAD_BYTES = 256
+# The most UTF-8 bytes one character takes: the worst case a message of N characters sends.
+_MAX_UTF8_BYTES_PER_CHAR = 4
+_DEFAULT_PORTS = {"http": 80, "https": 443, "ws": 80, "wss": 443}
 
 CommaList = Annotated[list[str], NoDecode]
 
 
 class SettingsError(ValueError):
-    """A combination of settings the server refuses to start with."""
+    """Combinations of settings the server refuses to start with, one reason each."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
 
 
 class Settings(BaseSettings):
@@ -35,6 +48,7 @@ class Settings(BaseSettings):
 
     # Auth
     auth_mode: Literal["dev", "jwt"] = "dev"
+    allow_dev_auth_on_network: bool = False
     jwt_secret: SecretStr | None = None
     jwt_algorithms: CommaList = Field(default_factory=lambda: ["HS256"])
     jwt_public_key: SecretStr | None = None
@@ -117,6 +131,14 @@ class Settings(BaseSettings):
             raise ValueError("WS_TRANSPORTS takes websocket and/or polling")
         return value
 
+    @field_validator("log_level")
+    @classmethod
+    def _known_log_level(cls, value: str) -> str:
+        # An unknown level would otherwise fail in the logging set-up, as a traceback.
+        if value.upper() not in LOG_LEVELS:
+            raise ValueError(f"WS_LOG_LEVEL takes one of {', '.join(LOG_LEVELS)}")
+        return value
+
     @field_validator("jwt_algorithms")
     @classmethod
     def _known_algorithms(cls, value: list[str]) -> list[str]:
@@ -153,28 +175,247 @@ class Settings(BaseSettings):
 
 
 def check_startup_rules(settings: Settings) -> None:
-    """Refuse combinations that would be insecure or could never authenticate anyone."""
+    """Refuse combinations that would be insecure, could never authenticate anyone, or
+    contradict each other; every reason at once."""
+    problems = startup_problems(settings)
+    if problems:
+        raise SettingsError(problems)
+
+
+def startup_problems(settings: Settings) -> list[str]:
+    problems = []
     if settings.admin_ui and not settings.admin_password:
-        raise SettingsError("WS_ADMIN_UI=1 needs WS_ADMIN_PASSWORD (the Admin UI's login)")
+        problems.append("WS_ADMIN_UI=1 needs WS_ADMIN_PASSWORD (the Admin UI's login)")
+    problems += _auth_problems(settings)
+    problems += _transport_problems(settings)
+    if (
+        settings.rate_limit_burst is not None
+        and settings.rate_limit_burst > settings.rate_limit_per_min
+    ):
+        problems.append(
+            f"WS_RATE_LIMIT_BURST={settings.rate_limit_burst} is more than "
+            f"WS_RATE_LIMIT_PER_MIN={settings.rate_limit_per_min}: a connection could send "
+            "more than a minute's allowance at once; lower the burst or raise the rate"
+        )
+    if settings.run_owner_ttl_s <= settings.run_heartbeat_s:
+        # Other nodes would take a live run's lapsed claim for a dead node and fail the run.
+        problems.append(
+            f"WS_RUN_OWNER_TTL_S={settings.run_owner_ttl_s:g} must be longer than "
+            f"WS_RUN_HEARTBEAT_S={settings.run_heartbeat_s:g}: a run's claim would expire "
+            "between heartbeats and other nodes would end it as node_lost; "
+            "keep the TTL at least twice the heartbeat"
+        )
+    return problems
+
+
+def _auth_problems(settings: Settings) -> list[str]:
     if settings.auth_mode == "dev":
         if settings.is_production:
-            raise SettingsError(
+            return [
                 "WS_AUTH_MODE=dev is refused when WS_ENV=production: "
                 "set WS_AUTH_MODE=jwt with WS_JWT_SECRET, WS_JWT_PUBLIC_KEY or WS_JWT_JWKS_URL"
+            ]
+        problems = []
+        if settings.jwt_secret is not None and not _usable_hmac_secret(settings.jwt_secret):
+            problems.append(_PEM_SECRET)
+        if not settings.allow_dev_auth_on_network and not is_loopback(settings.host):
+            problems.append(
+                f"WS_AUTH_MODE=dev with WS_HOST={settings.host} (or --host), not a loopback "
+                "address: anyone who can reach the port can mint a token for any user through "
+                "POST /api/auth/dev-login. Use WS_AUTH_MODE=jwt, bind WS_HOST to 127.0.0.1, or "
+                "set WS_ALLOW_DEV_AUTH_ON_NETWORK=1 to accept that knowingly"
             )
-        return
+        return problems
+    sources = [
+        name
+        for name, value in (
+            ("WS_JWT_SECRET", settings.jwt_secret),
+            ("WS_JWT_PUBLIC_KEY", settings.jwt_public_key),
+            ("WS_JWT_JWKS_URL", settings.jwt_jwks_url),
+        )
+        if value
+    ]
+    if len(sources) > 1:
+        # The verifier would use one of them, and with an HS algorithm and a PEM key it
+        # fails every connect; refused here rather than guessed.
+        both = "both" if len(sources) == 2 else "all"
+        return [
+            f"{' and '.join(sources)} are {both} set, but WS_AUTH_MODE=jwt verifies tokens "
+            "with one key source: keep the one your tokens are signed for, unset the rest"
+        ]
     algorithms = set(settings.jwt_algorithms)
+    named = ",".join(settings.jwt_algorithms)
     if algorithms & HS_ALGORITHMS and algorithms & ASYMMETRIC_ALGORITHMS:
         # Mixing families invites key confusion (an HS token signed with the public key).
-        raise SettingsError("WS_JWT_ALGORITHMS must not mix HS* with asymmetric algorithms")
+        return ["WS_JWT_ALGORITHMS must not mix HS* with asymmetric algorithms"]
     if algorithms & HS_ALGORITHMS:
+        if sources and sources[0] != "WS_JWT_SECRET":
+            return [
+                f"WS_JWT_ALGORITHMS={named} verifies with a shared secret, WS_JWT_SECRET, but "
+                f"only {sources[0]} is set: list the key's algorithm in WS_JWT_ALGORITHMS "
+                "(e.g. RS256), or use WS_JWT_SECRET"
+            ]
         secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else ""
         if len(secret.encode()) < MIN_HS_SECRET_BYTES:
-            raise SettingsError(
+            return [
                 f"WS_AUTH_MODE=jwt with {sorted(algorithms)} needs WS_JWT_SECRET "
                 f"of at least {MIN_HS_SECRET_BYTES} bytes"
-            )
-    elif not (settings.jwt_public_key or settings.jwt_jwks_url):
-        raise SettingsError(
+            ]
+        if settings.jwt_secret is not None and not _usable_hmac_secret(settings.jwt_secret):
+            return [_PEM_SECRET]
+        return []
+    if not (settings.jwt_public_key or settings.jwt_jwks_url):
+        return [
             f"WS_AUTH_MODE=jwt with {sorted(algorithms)} needs WS_JWT_PUBLIC_KEY or WS_JWT_JWKS_URL"
+        ]
+    if settings.jwt_public_key is not None:
+        return _public_key_problems(settings.jwt_public_key.get_secret_value(), settings)
+    return []
+
+
+_PEM_SECRET = (
+    "WS_JWT_SECRET holds a PEM or SSH key, which PyJWT refuses as an HMAC secret: use a "
+    f"random string of at least {MIN_HS_SECRET_BYTES} bytes there, and put a public key in "
+    "WS_JWT_PUBLIC_KEY"
+)
+
+
+def _usable_hmac_secret(secret: SecretStr) -> bool:
+    try:
+        jwt.get_algorithm_by_name("HS256").prepare_key(secret.get_secret_value())
+    except jwt.PyJWTError:
+        return False
+    return True
+
+
+def _public_key_problems(pem: str, settings: Settings) -> list[str]:
+    # PyJWT reads the key on every token; a key it cannot use for an accepted algorithm
+    # would fail each connect as an internal error instead of stopping here.
+    for algorithm in settings.jwt_algorithms:
+        try:
+            key = jwt.get_algorithm_by_name(algorithm).prepare_key(pem)
+        except (jwt.PyJWTError, ValueError, TypeError):
+            return [
+                f"WS_JWT_PUBLIC_KEY cannot verify {algorithm} (in WS_JWT_ALGORITHMS): it must "
+                "be a PEM public key of that algorithm's type (RSA for RS*/PS*, EC on the "
+                "algorithm's curve for ES*, Ed25519 or Ed448 for EdDSA); list only the "
+                "algorithms your key signs with"
+            ]
+        if hasattr(key, "private_bytes"):
+            return [
+                "WS_JWT_PUBLIC_KEY holds a private key, which cannot verify tokens: give the "
+                "server the public half only (the private key stays with whoever signs)"
+            ]
+    return []
+
+
+def _transport_problems(settings: Settings) -> list[str]:
+    problems = []
+    if settings.reconnect_delay_ms > settings.reconnect_delay_max_ms:
+        problems.append(
+            f"WS_RECONNECT_DELAY_MS={settings.reconnect_delay_ms} is more than "
+            f"WS_RECONNECT_DELAY_MAX_MS={settings.reconnect_delay_max_ms}: every delay would "
+            "be cut to the maximum; make the first delay at most the largest"
         )
+    if settings.reconnect_attempts is not None and settings.reconnect_attempts < 1:
+        # socket.io-client reads 0 as "never", python-socketio as "forever".
+        problems.append(
+            f"WS_RECONNECT_ATTEMPTS={settings.reconnect_attempts} means never to the web "
+            "client and forever to the Python client: give at least 1, or unset it to keep "
+            "trying"
+        )
+    listed = settings.allowed_origins
+    if "*" in listed and len(listed) > 1:
+        problems.append(
+            "WS_ALLOWED_ORIGINS lists `*` (any origin) together with origins: use `*` alone, "
+            "or list the origins without it"
+        )
+    for entry in listed:
+        if entry != "*" and (fix := _origin_fix(entry)) is not None:
+            problems.append(
+                f"WS_ALLOWED_ORIGINS entry {entry!r} can never match: a browser sends its "
+                "origin as scheme://host[:port], lowercase, without the default port, a "
+                f"path, a query or a user; {fix}"
+            )
+    if settings.public_url is not None:
+        fix = _origin_fix(settings.public_url, schemes=frozenset(_DEFAULT_PORTS))
+        if fix is not None:
+            problems.append(
+                f"WS_PUBLIC_URL={settings.public_url} is not an http(s) origin: clients take "
+                f"scheme://host[:port] from it and always connect to /socket.io; {fix}"
+            )
+    return problems
+
+
+def _origin_fix(value: str, schemes: frozenset[str] | None = None) -> str | None:
+    """None when `value` is an origin as a browser writes it; else what to write instead."""
+    if value == "null" and schemes is None:  # sent for opaque origins (sandboxed frames)
+        return None
+    parts = urlsplit(value)
+    try:
+        port = parts.port
+    except ValueError:
+        return "its port is not valid"
+    if not parts.scheme or not parts.hostname or (schemes and parts.scheme.lower() not in schemes):
+        return "write e.g. 'https://chat.example'"
+    scheme = parts.scheme.lower()
+    host = f"[{parts.hostname}]" if ":" in parts.hostname else parts.hostname
+    origin = f"{scheme}://{host}"
+    if port is not None and port != _DEFAULT_PORTS.get(scheme):
+        origin += f":{port}"
+    if value.rstrip("/") == origin:
+        return None
+    return f"write {origin!r}"
+
+
+def is_loopback(host: str) -> bool:
+    """Whether binding `host` keeps the server reachable from this machine only."""
+    name = host.strip().strip("[]").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False  # a host name, or empty for every interface
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return address.is_loopback
+
+
+def startup_warnings(settings: Settings) -> list[str]:
+    """Settings that are allowed but probably not what was meant; logged at start."""
+    warnings = []
+    if settings.auth_mode == "dev":
+        if settings.allow_dev_auth_on_network and not is_loopback(settings.host):
+            warnings.append(
+                f"dev auth on {settings.host}, not loopback (WS_ALLOW_DEV_AUTH_ON_NETWORK=1): "
+                "anyone who can reach the port can sign in as any user through "
+                "POST /api/auth/dev-login"
+            )
+        unused = [
+            name
+            for name, value in (
+                ("WS_JWT_PUBLIC_KEY", settings.jwt_public_key),
+                ("WS_JWT_JWKS_URL", settings.jwt_jwks_url),
+            )
+            if value
+        ]
+        if unused:
+            warnings.append(
+                f"{' and '.join(unused)} {'is' if len(unused) == 1 else 'are'} set but unused: "
+                "WS_AUTH_MODE=dev verifies only HS256 tokens signed with WS_JWT_SECRET (or a "
+                "secret made per process); set WS_AUTH_MODE=jwt to verify your identity "
+                "provider's tokens"
+            )
+    largest_frame = (
+        settings.max_message_chars * _MAX_UTF8_BYTES_PER_CHAR + _CHAT_SEND_OVERHEAD_BYTES
+    )
+    if largest_frame > settings.max_payload_bytes:
+        warnings.append(
+            f"WS_MAX_MESSAGE_CHARS={settings.max_message_chars} can take up to "
+            f"{largest_frame} bytes in one frame, more than "
+            f"WS_MAX_PAYLOAD_BYTES={settings.max_payload_bytes}: a message within the "
+            "character limit can close its connection as too large; raise the payload limit "
+            "or lower the character limit"
+        )
+    return warnings

@@ -184,6 +184,60 @@ def test_config_with_settings_the_server_refuses_exits_2() -> None:
 
 
 @pytest.mark.parametrize(
+    ("env", "reason"),
+    [
+        (
+            {"WS_HOST": "0.0.0.0"},
+            "WS_AUTH_MODE=dev with WS_HOST=0.0.0.0 (or --host), not a loopback address",
+        ),
+        (
+            {"WS_AUTH_MODE": "jwt", "WS_JWT_SECRET": SECRET, "WS_JWT_JWKS_URL": "https://idp/j"},
+            "WS_JWT_SECRET and WS_JWT_JWKS_URL are both set",
+        ),
+        (
+            {"WS_RECONNECT_DELAY_MS": "800", "WS_RECONNECT_DELAY_MAX_MS": "700"},
+            "WS_RECONNECT_DELAY_MS=800 is more than WS_RECONNECT_DELAY_MAX_MS=700",
+        ),
+        ({"WS_RECONNECT_ATTEMPTS": "0"}, "WS_RECONNECT_ATTEMPTS=0 means never"),
+        (
+            {"WS_ALLOWED_ORIGINS": "https://a.example/app"},
+            "WS_ALLOWED_ORIGINS entry 'https://a.example/app' can never match",
+        ),
+        ({"WS_PUBLIC_URL": "https://a.example/ws"}, "WS_PUBLIC_URL=https://a.example/ws is not"),
+        (
+            {"WS_RATE_LIMIT_PER_MIN": "30", "WS_RATE_LIMIT_BURST": "40"},
+            "WS_RATE_LIMIT_BURST=40 is more than WS_RATE_LIMIT_PER_MIN=30",
+        ),
+        (
+            {"WS_RUN_HEARTBEAT_S": "20"},
+            "WS_RUN_OWNER_TTL_S=15 must be longer than WS_RUN_HEARTBEAT_S=20",
+        ),
+    ],
+)
+def test_config_shows_why_a_combination_is_refused(env: dict[str, str], reason: str) -> None:
+    result = _run(["config"], **env)
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith("netra-ws: refusing to start:\n")
+    assert reason in " ".join(result.stderr.split())
+    assert "Traceback" not in result.output
+
+
+def test_config_shows_dev_auth_allowed_on_the_network_with_a_warning() -> None:
+    env = {"WS_HOST": "0.0.0.0", "WS_ALLOW_DEV_AUTH_ON_NETWORK": "1"}
+    result = _run(["config"], **env)
+    assert result.exit_code == 0, result.stderr
+    assert re.search(r"WS_ALLOW_DEV_AUTH_ON_NETWORK\s*│\s*true\s*│\s*env", result.stdout)
+    [warning] = result.stderr.splitlines()
+    assert warning.startswith("netra-ws: warning: dev auth on 0.0.0.0, not loopback")
+    assert "POST /api/auth/dev-login" in warning
+    document = json.loads(_run(["config", "--json"], **env).stdout)
+    assert document["WS_ALLOW_DEV_AUTH_ON_NETWORK"] == {"value": True, "source": "env"}
+    default = json.loads(_run(["config", "--json"]).stdout)
+    assert default["WS_ALLOW_DEV_AUTH_ON_NETWORK"] == {"value": False, "source": "default"}
+
+
+@pytest.mark.parametrize(
     ("url", "shown"),
     [
         ("sqlite:///./data/netra.db", "sqlite:///./data/netra.db"),
