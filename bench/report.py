@@ -10,6 +10,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from server.answer_checkpoints import DEFAULT_INTERVAL_MS, DEFAULT_MAX_CHARS
+
 SERVER_ORDER = ("full", "bare", "asgi", "node")
 SHORT = {
     "full": "(a) full stack",
@@ -238,6 +240,27 @@ def markdown(results: dict[str, Any]) -> str:
             "delivered than the streams would offer if they never paused.",
             "",
         ]
+        off = stream.get("streams_no_checkpoints")
+        if off:
+            lines += [
+                f"**Answer checkpoints**: the same {main['clients']} streams with each answer's "
+                "text written to the database while it streams (on, the default: every "
+                f"{DEFAULT_INTERVAL_MS:,} ms or {DEFAULT_MAX_CHARS:,} new characters, all runs "
+                "in one transaction) and not (off).",
+                "",
+                "| Checkpoints | lag p50 ms | lag p99 ms | emit→receipt p99 ms | tokens/s "
+                "delivered | server CPU | other load, cores 0 / 1 |",
+                "|---|---:|---:|---:|---:|---:|---:|",
+            ]
+            for name, s in (("on", main), ("off", off)):
+                lag = s["lag_schedule_ms"]
+                lines.append(
+                    f"| {name} | {lag.get('p50', 0):.1f} | {lag.get('p99', 0):.1f} | "
+                    f"{s['lag_emit_ms'].get('p99', 0):.1f} | "
+                    f"{s['tokens_delivered_per_s']:,.0f} | {_pct(s['server_cpu_percent'])} | "
+                    f"{_others(s)} |"
+                )
+            lines.append("")
 
     resume = scenarios.get("resume")
     if resume:
@@ -300,13 +323,19 @@ def chart(results: dict[str, Any], path: Path) -> None:
     ax = axes[1][0]
     stream = scenarios.get("stream")
     if stream:
-        runs = [stream["calibration_1_stream"], stream["streams"]]
+        runs = [
+            (f"{s['clients']} stream(s)", s)
+            for s in (stream["calibration_1_stream"], stream["streams"])
+        ]
+        if "streams_no_checkpoints" in stream:
+            off = stream["streams_no_checkpoints"]
+            runs.append((f"{off['clients']} streams, checkpoints off", off))
         labels = ["p50", "p90", "p99"]
-        width = 0.38
-        for i, s in enumerate(runs):
+        width = 0.8 / len(runs)
+        for i, (name, s) in enumerate(runs):
             values = [s["lag_schedule_ms"].get(q, 0) for q in labels]
-            xs = [j + (i - 0.5) * width for j in range(len(labels))]
-            bars = ax.bar(xs, values, width, label=f"{s['clients']} stream(s)")
+            xs = [j + (i - (len(runs) - 1) / 2) * width for j in range(len(labels))]
+            bars = ax.bar(xs, values, width, label=name)
             ax.bar_label(bars, fmt="{:.0f}", fontsize=8)
         ax.set_xticks(range(len(labels)), labels)
         ax.axhline(MAX_STREAM_P99_LAG_MS, color="red", linestyle="--", label="p99 target")

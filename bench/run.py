@@ -118,6 +118,17 @@ def full_stack(label: str = "(a) full stack", **env: str) -> ServerSpec:
     )
 
 
+def full_stack_without_checkpoints(**env: str) -> ServerSpec:
+    """The full stack with answers not checkpointed while they stream: what they cost."""
+    spec = full_stack(label="(a-) full stack, answer checkpoints off", **env)
+    return replace(
+        spec,
+        key="full_no_checkpoints",
+        argv=[PY, "-m", "bench.servers.fullstack_variant", "--no-checkpoints"],
+        env={**spec.env, "WS_HOST": "127.0.0.1", "WS_PORT": "{port}"},
+    )
+
+
 def bare(deflate: bool = False) -> ServerSpec:
     argv = [PY, "-m", "bench.servers.bare_aiohttp", "--port", "{port}"]
     if deflate:
@@ -326,7 +337,8 @@ async def measure_stream(
 
 async def scenario_stream(plan: Plan, workdir: Path) -> dict[str, Any]:
     rate = plan.stream_tokens_per_s
-    spec = full_stack(WS_DEMO_TOKENS_PER_S=f"{rate:g}")
+    env = {"WS_DEMO_TOKENS_PER_S": f"{rate:g}"}
+    spec = full_stack(**env)
     async with running(spec, workdir) as server:
         progress(f"{spec.label}: scenario 3, one stream alone (calibration)")
         calibration = await measure_stream(server, plan, 1, 0.5, plan.calibration_duration_s, "cal")
@@ -347,7 +359,25 @@ async def scenario_stream(plan: Plan, workdir: Path) -> dict[str, Any]:
             "main",
             token_ms=pace,
         )
-    return {"calibration_1_stream": calibration, "streams": main, "label": spec.label}
+    # The same load with answer checkpoints off, measured against the same pace.
+    off = full_stack_without_checkpoints(**env)
+    async with running(off, workdir) as server:
+        progress(f"{off.label}: scenario 3, {plan.stream_clients} concurrent streams")
+        unchecked = await measure_stream(
+            server,
+            plan,
+            plan.stream_clients,
+            plan.stream_warmup_s,
+            plan.stream_duration_s,
+            "nockpt",
+            token_ms=pace,
+        )
+    return {
+        "calibration_1_stream": calibration,
+        "streams": main,
+        "streams_no_checkpoints": unchecked,
+        "label": spec.label,
+    }
 
 
 # The full stack set up for scenario 4: the demo model at full speed, one delta per token.

@@ -27,6 +27,7 @@ from schemas.chat import (
     UserStreamPayload,
 )
 from server.agent.runner import AgentRunner, RunFailure
+from server.answer_checkpoints import AnswerCheckpointer
 from server.cluster.run_control import RunControl
 from server.emitter import Emitter
 from server.errors import AppError
@@ -58,6 +59,7 @@ class ChatService:
         max_message_chars: int,
         metrics: Metrics,
         control: RunControl | None = None,
+        checkpoints: AnswerCheckpointer | None = None,
     ) -> None:
         self._store = store
         self._emitter = emitter
@@ -66,6 +68,7 @@ class ChatService:
         self._max_message_chars = max_message_chars
         self._control = control
         self._metrics = metrics
+        self._checkpoints = checkpoints
 
     async def send(self, user_id: str, payload: ChatSend) -> SendResult:
         if len(payload.text) > self._max_message_chars:
@@ -133,6 +136,9 @@ class ChatService:
             ),
         )
         self._runs.add(run)
+        if self._checkpoints is not None:
+            progress = run.progress
+            progress.on_text = self._checkpoints.track(run.message_id, lambda: progress.text)
         run.task = asyncio.create_task(self._run(run, conversation), name=f"run-{run.run_id}")
         return result
 
@@ -169,7 +175,7 @@ class ChatService:
         text, seq = record.text, None
         run = self._runs.get(record.run_id) if record.run_id else None
         if record.status == "streaming" and run is not None and run.message_id == record.id:
-            # The answer so far lives in memory until the run ends.
+            # In memory the answer is ahead of its last checkpoint (if any).
             text, seq = run.progress.text, run.progress.seq
         return HistoryMessage(
             id=record.id,
@@ -258,6 +264,9 @@ class ChatService:
     async def _finish(
         self, run: ActiveRun, status: MessageStatus, text: str
     ) -> MessageRecord | None:
+        if self._checkpoints is not None:
+            # Before the final write, so no checkpoint of this answer is started after it.
+            self._checkpoints.untrack(run.message_id)
         try:
             return await self._store.finish_assistant_message(
                 message_id=run.message_id, text=text, status=status

@@ -7,6 +7,7 @@ outside: the evidence for docs/performance.md's tuning list (`make bench-tuning`
     --no-deflate     refuse permessage-deflate in every aiohttp websocket handshake
     --inline-handlers  python-socketio's async_handlers=False: each event's handler runs on
                      its connection's reader task instead of a new Task per event
+    --no-checkpoints answers are not checkpointed to the database while they stream
 
 No flag: the same as `python -m server serve`. Settings still come from WS_* variables (the
 harness sets WS_WEBSOCKET_COMPRESSION=true for the deflate-accepted variant).
@@ -52,6 +53,19 @@ def inline_handlers() -> None:
     socketio.AsyncServer.__init__ = init
 
 
+def no_checkpoints() -> None:
+    """Every AnswerCheckpointer is built with interval 0, which turns it off."""
+    from server.answer_checkpoints import AnswerCheckpointer
+
+    original = AnswerCheckpointer.__init__
+
+    def init(self: AnswerCheckpointer, *args: Any, **kwargs: Any) -> None:
+        kwargs["interval_ms"] = 0
+        original(self, *args, **kwargs)
+
+    AnswerCheckpointer.__init__ = init  # type: ignore[method-assign]
+
+
 def force_loop(factory: Any) -> None:
     """Whatever loop `serve` asks for, aiohttp's run_app gets one from `factory`."""
     original = web.run_app
@@ -71,6 +85,7 @@ def main() -> None:
     parser.add_argument("--orjson", action="store_true")
     parser.add_argument("--no-deflate", action="store_true")
     parser.add_argument("--inline-handlers", action="store_true")
+    parser.add_argument("--no-checkpoints", action="store_true")
     args = parser.parse_args()
     if args.asyncio_loop:
         force_loop(asyncio.new_event_loop)
@@ -85,6 +100,8 @@ def main() -> None:
         refuse_deflate()
     if args.inline_handlers:
         inline_handlers()
+    if args.no_checkpoints:
+        no_checkpoints()
 
     from server.cli import main as serve
 

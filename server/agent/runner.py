@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -36,6 +36,8 @@ class RunProgress:
 
     text: str = ""
     seq: int | None = None
+    # Told the size of each delta once it is in `text`: how checkpoints learn of new text.
+    on_text: Callable[[int], None] | None = None
 
 
 class RunFailure(Exception):
@@ -86,6 +88,8 @@ class AgentRunner:
         async def record(text: str) -> None:
             progress.seq = await sink(AgentDelta(run_id=run_id, text=text))
             progress.text += text
+            if progress.on_text is not None:
+                progress.on_text(len(text))
 
         async def send_delta(text: str) -> None:
             if asyncio.current_task() is run_task:

@@ -56,6 +56,7 @@ class OrphanReaper:
         ended = 0
         for run_id in await self._control.unowned(by_run):
             message = by_run[run_id]
+            # Its text is what the dead node last checkpointed: kept, not blanked.
             await self._store.finish_assistant_message(
                 message_id=message.id, text=message.text, status="failed"
             )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
 from typing import Any, Final
@@ -172,6 +172,20 @@ class PostgresChatStore:
             await conn.execute(_TOUCH_THREAD, row["thread_id"], row["user_id"])
             return chat_sql.message_record(row)
 
+    async def checkpoint_assistant_messages(self, updates: Sequence[tuple[str, str]]) -> int:
+        if not updates:
+            return 0
+        # One statement for the whole batch. A finish that commits first makes the row
+        # fail the status check when this update re-reads it, so the finish stands.
+        sql = "UPDATE messages AS m SET text = u.text, updated_at = now()"
+        sql += " FROM unnest($1::text[], $2::text[]) AS u (id, text)"
+        sql += " WHERE m.id = u.id AND m.role = 'assistant' AND m.status = 'streaming'"
+        ids = [message_id for message_id, _ in updates]
+        texts = [text for _, text in updates]
+        async with self._writing() as conn:
+            status: str = await conn.execute(sql, ids, texts)
+        return int(status.rsplit(" ", 1)[-1])
+
     async def list_threads(self, user_id: str, limit: int = 100) -> list[ThreadRecord]:
         chat_sql.check_limit(limit)
         sql = "SELECT * FROM threads WHERE user_id = $1 ORDER BY updated_at DESC, seq DESC LIMIT $2"
@@ -213,7 +227,8 @@ class PostgresChatStore:
         return [chat_sql.message_record(row) for row in rows]
 
     async def fail_interrupted_runs(self) -> int:
-        """Mark every assistant message and run still "streaming" as "failed".
+        """Mark every assistant message and run still "streaming" as "failed", each
+        message keeping the text it was last checkpointed with.
 
         The database is shared, so this cannot tell a run abandoned by a dead node from
         one another node is streaming right now: with several nodes, call it only when

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, TypeVar
@@ -130,6 +130,19 @@ class SqliteChatStore:
             return _message_by_id(db, message_id)
 
         return await self._run(_in_transaction(finish))
+
+    async def checkpoint_assistant_messages(self, updates: Sequence[tuple[str, str]]) -> int:
+        if not updates:
+            return 0
+
+        def checkpoint(db: Db) -> int:
+            ts = self._now()
+            sql = "UPDATE messages SET text = ?, updated_at = ?"
+            sql += " WHERE id = ? AND role = 'assistant' AND status = 'streaming'"
+            params = [(text, ts, message_id) for message_id, text in updates]
+            return db.executemany(sql, params).rowcount
+
+        return await self._run(_in_transaction(checkpoint))
 
     async def list_threads(self, user_id: str, limit: int = 100) -> list[ThreadRecord]:
         chat_sql.check_limit(limit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -104,6 +105,17 @@ class ChatStore(Protocol):
         """
         ...
 
+    async def checkpoint_assistant_messages(self, updates: Sequence[tuple[str, str]]) -> int:
+        """Store the text so far of answers being streamed: (message_id, text) pairs, all
+        in one transaction.
+
+        Only assistant messages still "streaming" are changed, so a checkpoint that lands
+        after an answer's end (finish_assistant_message, fail_interrupted_runs) changes
+        nothing. The thread's updated_at is left alone. Returns the number of messages
+        changed; ids not found are skipped.
+        """
+        ...
+
     async def list_threads(self, user_id: str, limit: int = 100) -> list[ThreadRecord]:
         """Return the user's threads, most recently active first."""
         ...
@@ -137,8 +149,8 @@ class ChatStore(Protocol):
     async def fail_interrupted_runs(self) -> int:
         """Mark assistant messages left "streaming" by a dead process as "failed".
 
-        Their runs, and any other run still "streaming", are marked failed too.
-        Meant to run once at start-up, before any new run begins; returns the
-        number of messages changed.
+        Each keeps the text it was last checkpointed with. Their runs, and any other
+        run still "streaming", are marked failed too. Meant to run once at start-up,
+        before any new run begins; returns the number of messages changed.
         """
         ...

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from pathlib import Path
 
+from server.answer_checkpoints import DEFAULT_INTERVAL_MS
 from tests.cluster_nodes import SHARED_SECRET, NodeFactory
 from tests.harness import LiveServer, connect, deltas_text, send_chat, wait_run_end
 from tests.processes import server_env, serving
@@ -62,6 +64,9 @@ async def test_a_killed_nodes_run_ends_as_failed(
         sent = await send_chat(writer, "count to 5000")
         run_id = sent["run_id"]
         await watcher_events.wait_for(NS, "agent:delta", count=2)
+        # Long enough for the doomed node to checkpoint what the watcher has seen by now.
+        seen_then = deltas_text(watcher_events, run_id)
+        await asyncio.sleep(DEFAULT_INTERVAL_MS / 1000 + 0.5)
         doomed.process.send_signal(signal.SIGKILL)
         await doomed.process.wait()
 
@@ -69,7 +74,13 @@ async def test_a_killed_nodes_run_ends_as_failed(
         assert name == "agent:run_failed"
         assert failed["error"]["code"] == "node_lost"
         history = await watcher.call("chat:history", {"thread_id": sent["thread_id"]}, namespace=NS)
-        assert history["data"]["messages"][-1]["status"] == "failed"
+        answer = history["data"]["messages"][-1]
+        assert answer["status"] == "failed"
+        # The dead node's last checkpoint is kept: no older than what was seen an interval
+        # before the kill, no newer than what was seen at all.
+        assert seen_then
+        assert answer["text"].startswith(seen_then)
+        assert deltas_text(watcher_events, run_id).startswith(answer["text"])
         await watcher.disconnect()
         await writer.disconnect()
 

@@ -108,6 +108,37 @@ async def test_send_waits_for_another_process_holding_the_same_key(
     assert await _counts(postgres_url) == [1, 1, 1]
 
 
+async def test_a_checkpoint_waiting_on_a_finish_leaves_the_finish(postgres_url: str) -> None:
+    async with _node(postgres_url) as store, AsyncExitStack() as stack:
+        sent = await send(store, "question", run="r1")
+        await reply(store, sent)
+        finisher = await asyncpg.connect(postgres_url)
+        stack.push_async_callback(finisher.close)
+        monitor = await asyncpg.connect(postgres_url)
+        stack.push_async_callback(monitor.close)
+
+        # The run's end is being stored, not yet committed; a checkpoint of it comes in.
+        txn = finisher.transaction()
+        await txn.start()
+        sql = "UPDATE messages SET text = 'final', status = 'complete' WHERE id = 'a1'"
+        await finisher.execute(sql)
+        checkpoint = asyncio.create_task(store.checkpoint_assistant_messages([("a1", "partial")]))
+        waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+        waiting += " AND datname = current_database()"
+        for _ in range(1000):
+            if await monitor.fetchval(waiting):
+                break
+            await asyncio.sleep(0.01)
+        assert not checkpoint.done()
+
+        await txn.commit()
+        # The waiting update reads the row again, finds it no longer streaming, skips it.
+        assert await checkpoint == 0
+    assert await _fetch(postgres_url, "SELECT text, status FROM messages WHERE id = 'a1'") == [
+        ("final", "complete")
+    ]
+
+
 async def test_nodes_opening_together_create_the_schema_once(postgres_url: str) -> None:
     async with AsyncExitStack() as stack:
         nodes = [PostgresChatStore(postgres_url) for _ in range(6)]

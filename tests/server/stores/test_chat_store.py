@@ -320,3 +320,59 @@ async def test_ping_reflects_connection_state(backend: Backend) -> None:
         await chat.ping()
     with pytest.raises(StoreError):
         await chat.list_threads("alice")
+
+
+async def test_checkpoint_writes_streaming_answers_only(store: ChatStore, backend: Backend) -> None:
+    first, second, done = [await send(store, f"q{i}") for i in range(3)]
+    a1, a2 = await reply(store, first, "a1"), await reply(store, second, "a2")
+    await reply(store, done, "a3")
+    ended = await store.finish_assistant_message(message_id="a3", text="end", status="stopped")
+    thread = await store.get_thread("alice", first.thread.id)
+
+    assert await store.checkpoint_assistant_messages([]) == 0
+    updates = [("a1", "one"), ("a2", "two"), ("a3", "late"), ("nope", "lost")]
+    assert await store.checkpoint_assistant_messages(updates) == 2
+    assert await store.checkpoint_assistant_messages([("a1", "one more")]) == 1
+
+    async def answer(sent: SendRecord) -> MessageRecord:
+        messages = await store.list_messages(user_id="alice", thread_id=sent.thread.id)
+        return messages[-1]
+
+    one, two = await answer(first), await answer(second)
+    assert [(m.text, m.status) for m in (one, two)] == [
+        ("one more", "streaming"),
+        ("two", "streaming"),
+    ]
+    assert one.updated_at > a1.updated_at
+    assert two.updated_at > a2.updated_at
+    # A finished answer is never overwritten, and checkpoints do not count as thread activity.
+    assert await answer(done) == ended
+    assert await store.get_thread("alice", first.thread.id) == thread
+    rows = await backend.query("SELECT id, status FROM runs ORDER BY id")
+    assert [status for _, status in rows] == ["streaming", "streaming", "stopped"]
+
+
+async def test_one_checkpoint_is_one_transaction(store: ChatStore, backend: Backend) -> None:
+    for i in range(3):
+        await reply(store, await send(store, f"q{i}"), f"a{i}")
+
+    await store.checkpoint_assistant_messages([(f"a{i}", f"text {i}") for i in range(3)])
+    # Both stores stamp every row a transaction writes with one time.
+    rows = await backend.query("SELECT updated_at FROM messages WHERE role = 'assistant'")
+    assert len(rows) == 3
+    assert len(set(rows)) == 1
+
+
+async def test_interrupted_answer_keeps_its_checkpointed_text(backend: Backend) -> None:
+    async with backend.opened() as crashed:
+        sent = await send(crashed, "q1", run="r1")
+        await reply(crashed, sent)
+        await crashed.checkpoint_assistant_messages([("a1", "1 2 3")])
+
+    async with backend.opened() as restarted:
+        assert await restarted.fail_interrupted_runs() == 1
+        history = await restarted.list_messages(user_id="alice", thread_id=sent.thread.id)
+        # Failed now, so a checkpoint arriving late from the dead process changes nothing.
+        assert await restarted.checkpoint_assistant_messages([("a1", "1 2 3 4")]) == 0
+        assert (await restarted.list_messages(user_id="alice", thread_id=sent.thread.id)) == history
+    assert [(m.status, m.text) for m in history] == [("complete", "q1"), ("failed", "1 2 3")]
