@@ -158,7 +158,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     async def _connect(self, sid: str, environ: Environ, auth: Any) -> None:
         try:
             verified, connect_auth = await authenticate_connect(
-                self.ctx.verifier, self.namespace, environ, auth
+                self.ctx.verifier, self.namespace, environ, auth, self.ctx.log_sampler
             )
             user = verified.principal.id
             self._claim_connection(sid, user, environ)
@@ -207,7 +207,8 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         if not cap.claim(self.namespace, user, sid):
             message = f"Too many open connections for this user (at most {cap.limit} here)"
             reason = f"connection limit reached ({cap.limit} on this node)"
-            refuse(self.namespace, AuthFailure("forbidden", message, reason, user), environ)
+            failure = AuthFailure("forbidden", message, reason, user)
+            refuse(self.namespace, failure, environ, self.ctx.log_sampler)
 
     async def _disconnect(self, sid: str, reason: str) -> None:
         try:

@@ -39,8 +39,11 @@ class ConnectAuth(BaseModel):
     resume: ResumePosition | None = None
 
 
-# `internal` is added to the contract's four for a fault on our side, never an auth decision.
-RefusalCode = Literal["auth_required", "token_invalid", "token_expired", "forbidden", "internal"]
+# Added to the contract's four: `internal` for a fault on our side, never an auth decision;
+# `not_found` for a namespace the server does not have.
+RefusalCode = Literal[
+    "auth_required", "token_invalid", "token_expired", "forbidden", "internal", "not_found"
+]
 
 
 class ConnectRefusal(ServerPayload):

@@ -15,7 +15,6 @@ from schemas.system import SystemShutdown
 from server.agent.calculator import calculator_tool
 from server.agent.models import build_chat_model
 from server.agent.runner import AgentRunner, CoalescePolicy
-from server.answer_checkpoints import DEFAULT_INTERVAL_MS, DEFAULT_MAX_CHARS, AnswerCheckpointer
 from server.app_keys import (
     CHAT_STORE,
     CONTEXT,
@@ -32,6 +31,7 @@ from server.app_keys import (
 )
 from server.auth.dev_tokens import DevTokenIssuer, dev_signing_secret
 from server.auth.verifier import TokenVerifier
+from server.bad_frames import BadFrames
 from server.chat_service import ChatService
 from server.cluster import setup as cluster
 from server.cluster.delivery import ClusterManager
@@ -47,6 +47,7 @@ from server.metrics import Metrics
 from server.origins import OriginPolicy, origin_middlewares
 from server.readiness import Readiness
 from server.runs import RunRegistry
+from server.sampled_log import SampledLog
 from server.settings import Settings
 from server.sio_server import NetraServer
 from server.stores.factory import chat_store_from_url
@@ -63,10 +64,14 @@ def create_app(settings: Settings) -> web.Application:
 
     signing_secret = dev_signing_secret(settings) if settings.auth_mode == "dev" else None
     manager = cluster.client_manager(settings)
+    # Lines anyone can cause (refusals, bad frames) are written within one budget per kind.
+    log_sampler = SampledLog()
     # One decision for the socket and /api: the middleware refuses and logs, python-engineio
     # applies the same rule to its own CORS headers.
     origins = OriginPolicy(settings.allowed_origins)
-    app.middlewares.extend(origin_middlewares(origins))
+    app.middlewares.extend(origin_middlewares(origins, log_sampler))
+    metrics = Metrics()
+    app[METRICS] = metrics
     sio = NetraServer(
         async_mode="aiohttp",
         cors_allowed_origins=origins.engineio_check,
@@ -76,13 +81,14 @@ def create_app(settings: Settings) -> web.Application:
         max_http_buffer_size=settings.max_payload_bytes,
         max_outbound_queue=settings.max_outbound_queue,
         websocket_compression=settings.websocket_compression,
+        bad_frames=BadFrames(settings.max_bad_frames, metrics.count_bad_frame, log_sampler),
+        polling_body_timeout_s=settings.polling_body_timeout_s,
         client_manager=manager,
         logger=False,
         engineio_logger=False,
     )
+    metrics.polling_posts_in_flight.set_function(lambda: sio.eio.posts_in_flight)
     replay = cluster.replay_store(settings)
-    metrics = Metrics()
-    app[METRICS] = metrics
     emitter = Emitter(sio, replay, metrics, outbound=sio)
     if manager is not None:
         manager.stream_handler = emitter.deliver_published
@@ -99,6 +105,7 @@ def create_app(settings: Settings) -> web.Application:
         rate_limiter=RateLimiter.from_settings(settings),
         connection_cap=ConnectionCap(settings.max_connections_per_user),
         connections=ConnectionRegistry(),
+        log_sampler=log_sampler,
     )
     store = chat_store_from_url(settings.database_url)
     runs = RunRegistry()
@@ -108,12 +115,8 @@ def create_app(settings: Settings) -> web.Application:
         CoalescePolicy(settings.delta_flush_ms / 1000, settings.delta_flush_chars),
     )
     control = cluster.run_control(settings, runs)
-    # Constants until Settings has checkpoint_interval_ms and checkpoint_chars (WS_CHECKPOINT_*).
-    checkpoints = AnswerCheckpointer(
-        store, interval_ms=DEFAULT_INTERVAL_MS, max_chars=DEFAULT_MAX_CHARS
-    )
     chat = ChatService(
-        store, ctx.emitter, runner, runs, settings.max_message_chars, metrics, control, checkpoints
+        store, ctx.emitter, runner, runs, settings.max_message_chars, metrics, control
     )
     if control is not None:
         app[ORPHANS] = OrphanReaper(store, emitter, control, runs, settings.run_owner_ttl_s)
@@ -148,8 +151,6 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(_replay_store)
     app.cleanup_ctx.append(_chat_store)
-    # Between the store and the runs: it stops after every run has stored its end.
-    app.cleanup_ctx.append(lambda _: checkpoints.running())
     app.cleanup_ctx.append(_runs)
     app.cleanup_ctx.append(_announce)
     app.on_shutdown.append(_shut_down_gracefully)

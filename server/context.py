@@ -10,6 +10,7 @@ from server.connection import ConnectionRegistry
 from server.emitter import Emitter
 from server.limits import ConnectionCap, RateLimiter
 from server.metrics import Metrics
+from server.sampled_log import SampledLog
 from server.settings import Settings
 from server.token_watch import TokenWatch
 
@@ -25,3 +26,5 @@ class ServerContext:
     connection_cap: ConnectionCap
     # Each connected sid's state, read by the per-event path (sids are unique across namespaces).
     connections: ConnectionRegistry
+    # Lines anyone can cause (refusals, bad frames) are written within its budget.
+    log_sampler: SampledLog

@@ -1,4 +1,4 @@
-"""Engine.IO with two guards below the namespaces, where one connection carries them all.
+"""Engine.IO with the guards below the namespaces, where one connection carries them all.
 
 1. A websocket frame larger than `max_http_buffer_size`: aiohttp closes with 1009 and
    python-engineio would only see a transport error; here it is named, logged once and
@@ -6,6 +6,12 @@
 2. A client that stops reading: its outbound queue (unbounded in python-engineio) is checked
    by the emitter after each emit; past `max_outbound_queue` packets the connection is cut
    (`slow consumer`) instead of growing memory.
+3. Frames that are not Engine.IO packets, or packets a client never sends, are dropped and
+   counted (server/bad_frames.py) instead of logged with a traceback each; past the limit
+   the connection is closed (`too many bad frames`).
+4. Long-polling POSTs are served by server/polling_post.py: a body over the limit is
+   answered 413 at once, one that does not arrive in time 408, and the session is closed
+   without waiting on a queue nobody drains.
 
 Each websocket is served by server/ws_loop.py, python-engineio's loop without its Tasks per
 packet.
@@ -17,12 +23,15 @@ import asyncio
 from typing import Any
 
 import engineio
-from aiohttp import WebSocketError, WSCloseCode, WSMsgType
+from aiohttp import WebSocketError, WSCloseCode, WSMsgType, web
 from aiohttp.web import WebSocketResponse
+from engineio import exceptions, packet
 from engineio.async_drivers.aiohttp import WebSocket as AiohttpWebSocket
 from loguru import logger
 
 from server.auth.connect import client_address
+from server.bad_frames import TOO_MANY_BAD_FRAMES, BadFrameKind, BadFrames
+from server.polling_post import serve_polling_post
 from server.ws_loop import run_websocket
 
 FRAME_TOO_LARGE = "frame too large"
@@ -37,14 +46,21 @@ class GuardedEngine(engineio.AsyncServer):  # type: ignore[misc]
         *args: Any,
         max_outbound_queue: int = 0,
         websocket_compression: bool = False,
+        bad_frames: BadFrames | None = None,
+        polling_body_timeout_s: float = 10.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.max_outbound_queue = max_outbound_queue
         self.websocket_compression = websocket_compression
+        self.bad_frames = BadFrames(limit=20) if bad_frames is None else bad_frames
+        self.polling_body_timeout_s = polling_body_timeout_s
+        # Long-polling POSTs being served now: a test (and /metrics) can see none is stuck.
+        self.posts_in_flight = 0
         # The driver table is module-wide in python-engineio: replace it on this server only.
         self._async = {**self._async, "websocket": _GuardedWebSocket}
         self._websockets: dict[str, tuple[asyncio.Transport, dict[str, Any]]] = {}
+        self._environs: dict[str, dict[str, Any]] = {}  # for the log lines of closes
         self._allowance: dict[str, int] = {}
         self._cutting: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -65,25 +81,116 @@ class GuardedEngine(engineio.AsyncServer):  # type: ignore[misc]
         if waiting <= self.max_outbound_queue:
             self._allowance.pop(eio_sid, None)
         elif waiting > self.max_outbound_queue + self._allowance.get(eio_sid, 0):
-            self._cutting.add(eio_sid)
-            task = asyncio.create_task(self._cut(eio_sid, waiting))
-            self._tasks.add(task)
-            task.add_done_callback(self._tasks.discard)
+            self._close_soon(eio_sid, SLOW_CONSUMER, f"waiting={waiting}")
 
-    async def _cut(self, eio_sid: str, waiting: int) -> None:
-        transport, environ = self._websockets.get(eio_sid, (None, {}))
-        _log_close(eio_sid, SLOW_CONSUMER, environ, f"waiting={waiting}")
+    def bad_frame(
+        self, eio_sid: str, kind: BadFrameKind, detail: str, *, answered: bool = False
+    ) -> None:
+        """Count a frame the protocol does not have; close the connection past the limit."""
+        over = self.bad_frames.note(eio_sid, kind, detail, self._environ(eio_sid), answered)
+        if over and eio_sid not in self._cutting:
+            self._close_soon(eio_sid, TOO_MANY_BAD_FRAMES, f"limit={self.bad_frames.limit}")
+
+    async def receive_frame(self, socket: Any, frame: str | bytes) -> bool:
+        """One Engine.IO frame from the client; False once the socket is closed."""
+        try:
+            pkt = packet.Packet(encoded_packet=frame)
+        except Exception as exc:  # any garbage: python-engineio decodes without checks
+            self.bad_frame(socket.sid, "engineio_garbage", f"{type(exc).__name__}: {exc}")
+            return True
+        return await self.receive_packet(socket, pkt)
+
+    async def receive_packet(self, socket: Any, pkt: packet.Packet) -> bool:
+        """One Engine.IO packet from the client; False once the socket is closed."""
+        if pkt.packet_type == packet.UPGRADE:
+            # Only ever part of the upgrade handshake (server/ws_loop.py reads it there).
+            self.bad_frame(socket.sid, "engineio_unexpected", "upgrade outside a handshake")
+            return True
+        try:
+            await socket.receive(pkt)
+        except exceptions.UnknownPacketError:
+            self.bad_frame(socket.sid, "engineio_unexpected", f"packet type {pkt.packet_type}")
+        except exceptions.SocketIsClosedError:
+            return False
+        return True
+
+    async def handle_request(self, *args: Any, **kwargs: Any) -> Any:
+        request: web.Request = args[0]
+        if request.method != "POST":
+            return await super().handle_request(*args, **kwargs)
+        self.posts_in_flight += 1
+        try:
+            return await serve_polling_post(self, request)
+        finally:
+            self.posts_in_flight -= 1
+
+    async def upstream_request(self, request: web.Request) -> Any:
+        """python-engineio's own handling, for requests the guards leave to it."""
+        return await super().handle_request(request)
+
+    async def respond(self, request: web.Request, response: dict[str, Any]) -> Any:
+        """An HTTP response as python-engineio builds it, CORS headers included."""
+        environ = self._async["translate_request"](request)
+        return await self._make_response(response, environ)
+
+    def close_now(self, eio_sid: str, reason: str, detail: str) -> None:
+        """Close a connection over a limit: logged once, its pending reads answered."""
+        if eio_sid not in self._cutting:
+            self._close_soon(eio_sid, reason, detail)
+
+    def _close_soon(self, eio_sid: str, reason: str, detail: str) -> None:
+        self._cutting.add(eio_sid)
+        task = asyncio.create_task(self._cut(eio_sid, reason, detail))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _cut(self, eio_sid: str, reason: str, detail: str) -> None:
+        transport, environ = self._websockets.get(eio_sid, (None, self._environ(eio_sid)))
+        self._log_close(eio_sid, reason, environ, detail)
         socket = self.sockets.get(eio_sid)
         if socket is not None:
-            await socket.close(wait=False, abort=True, reason=SLOW_CONSUMER)
-        if transport is not None:
+            await socket.close(wait=False, abort=True, reason=reason)
+            # Ends the websocket's writer (which then closes the websocket) or a pending poll.
+            socket.queue.put_nowait(None)
+        if transport is None:
+            self.sockets.pop(eio_sid, None)  # polling: nothing else would remove it
+        elif reason == SLOW_CONSUMER:
             # The writer is blocked on a full socket buffer: only an abort frees it.
             transport.abort()
-        else:
-            self.sockets.pop(eio_sid, None)  # polling: nothing else would remove it
+
+    def _log_close(self, eio_sid: str, reason: str, environ: dict[str, Any], detail: str) -> None:
+        held = self.bad_frames.sampler.admit(f"closed {reason}")
+        if held is None:
+            return  # a flood of such closes: the next line written counts them
+        client = client_address(environ) if environ else "unknown"
+        logger.bind(
+            event="connection_closed", eio_sid=eio_sid, client=client, reason=reason
+        ).warning(
+            "connection closed reason={!r} eio_sid={} client={} origin={} {} suppressed={}",
+            reason,
+            eio_sid,
+            client,
+            (environ.get("HTTP_ORIGIN") or "-")[:200],
+            detail,
+            held,
+        )
+
+    def _log_error_once(self, message: str, message_key: str) -> None:
+        """python-engineio's report of a bad request (an unknown session, a bad transport):
+        ERROR once, then INFO. It is a client's mistake, which anyone can make at will:
+        a sampled WARNING line instead."""
+        held = self.bad_frames.sampler.admit(f"bad_request {message_key}")
+        if held is not None:
+            logger.bind(event="bad_request", kind=message_key).warning(
+                "bad request kind={} detail={!r} suppressed={}", message_key, message[:200], held
+            )
+
+    def _environ(self, eio_sid: str) -> dict[str, Any]:
+        return self._environs.get(eio_sid, {})
 
     async def _frame_too_large(self, socket: Any, environ: dict[str, Any]) -> None:
-        _log_close(socket.sid, FRAME_TOO_LARGE, environ, f"limit_bytes={self.max_http_buffer_size}")
+        limit = f"limit_bytes={self.max_http_buffer_size}"
+        self._log_close(socket.sid, FRAME_TOO_LARGE, environ, limit)
         await socket.close(wait=False, abort=True, reason=FRAME_TOO_LARGE)
 
     async def _trigger_event(self, event: str, *args: Any, **kwargs: Any) -> Any:
@@ -99,9 +206,13 @@ class GuardedEngine(engineio.AsyncServer):  # type: ignore[misc]
                 except Exception:
                     self.logger.exception("message async handler error")
                     return None
-        if event == "disconnect":
+        if event == "connect":
+            self._environs[args[0]] = args[1]
+        elif event == "disconnect":
+            self._environs.pop(args[0], None)
             self._allowance.pop(args[0], None)
             self._cutting.discard(args[0])
+            self.bad_frames.forget(args[0])
             socket = self.sockets.get(args[0])
             if socket is not None and not socket.upgraded:
                 # A long-polling client that closes still has a poll pending: answer it now,
@@ -153,15 +264,3 @@ class _GuardedWebSocket(AiohttpWebSocket):  # type: ignore[misc]
         if not isinstance(msg.data, bytes | str):
             raise OSError()
         return msg.data
-
-
-def _log_close(eio_sid: str, reason: str, environ: dict[str, Any], detail: str) -> None:
-    client = client_address(environ) if environ else "unknown"
-    logger.bind(event="connection_closed", eio_sid=eio_sid, client=client, reason=reason).warning(
-        "connection closed reason={!r} eio_sid={} client={} origin={} {}",
-        reason,
-        eio_sid,
-        client,
-        (environ.get("HTTP_ORIGIN") or "-")[:200],
-        detail,
-    )

@@ -63,7 +63,17 @@ class Metrics:
             ["namespace"],
             registry=r,
         )
+        self.bad_frames = Counter(
+            "netra_bad_frames",
+            "Frames the protocol does not have, dropped or answered with an error",
+            ["kind"],
+            registry=r,
+        )
+        self.polling_posts_in_flight = Gauge(
+            "netra_polling_posts_in_flight", "Long-polling POSTs being served", registry=r
+        )
         self._events_in = _Children(self.events_in)
+        self._bad_frames = _Children(self.bad_frames)
         self._acks = _Children(self.acks)
         self._events_out = _Children(self.events_out)
 
@@ -71,6 +81,9 @@ class Metrics:
         """One client event in and its ack out; `event` and `ack_code` are from bounded sets."""
         self._events_in.inc(namespace, event)
         self._acks.inc(namespace, ack_code)
+
+    def count_bad_frame(self, kind: str) -> None:
+        self._bad_frames.inc(kind)
 
     def count_out(self, event: str, events: int = 1) -> None:
         """Server events emitted; `event` is a registered event name."""

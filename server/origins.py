@@ -14,6 +14,7 @@ from aiohttp.typedefs import Handler, Middleware
 from loguru import logger
 
 from server.discovery import SOCKETIO_PATH
+from server.sampled_log import SampledLog
 
 API_PREFIX = "/api/"
 CORS_METHODS = "GET, POST, OPTIONS"
@@ -62,7 +63,7 @@ def _own_origins(headers: Mapping[str, str], scheme: str) -> set[str]:
     return own
 
 
-def origin_middlewares(policy: OriginPolicy) -> list[Middleware]:
+def origin_middlewares(policy: OriginPolicy, sampler: SampledLog) -> list[Middleware]:
     @web.middleware
     async def socket_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
         # Refused here, before Engine.IO, so it is refused and logged once, namespace or not.
@@ -72,7 +73,7 @@ def origin_middlewares(policy: OriginPolicy) -> list[Middleware]:
             and request.path.rstrip("/") == SOCKETIO_PATH
             and not policy.allows_request(request, origin)
         ):
-            _log_refused_origin(request, origin)
+            _log_refused_origin(request, origin, sampler)
             return web.json_response(
                 {"error": {"code": "forbidden", "message": "Origin not allowed"}}, status=403
             )
@@ -115,11 +116,16 @@ def _allow(headers: MutableMapping[str, str], origin: str) -> None:
         headers["Vary"] = f"{vary}, Origin"
 
 
-def _log_refused_origin(request: web.Request, origin: str) -> None:
+def _log_refused_origin(request: web.Request, origin: str, sampler: SampledLog) -> None:
+    held = sampler.admit("refused origin")
+    if held is None:
+        return  # a flood: the next line written says how many were held back
     client = request.remote or "unknown"
     shown = origin[:_LOGGED_ORIGIN_CHARS]
     logger.bind(event="connect_refused", code="forbidden", client=client, origin=shown).warning(
-        "connect refused code=forbidden reason='origin not allowed' client={} origin={}",
+        "connect refused code=forbidden reason='origin not allowed' client={} origin={} "
+        "suppressed={}",
         client,
         shown,
+        held,
     )

@@ -27,6 +27,11 @@ class UndecodablePacket(ValueError):
         self.id: int | None = pkt.id
 
 
+class BinaryPacketRefused(UndecodablePacket):
+    """A binary event or ack: the protocol is JSON only, so its attachments are never
+    waited for (python-socketio would buffer as many as the header declares)."""
+
+
 class ServerPacket(packet.Packet):  # type: ignore[misc]
     # On this class only: the library's own Packet, which its clients use too, keeps its json.
     json = JsonCodec
@@ -60,9 +65,12 @@ class ServerPacket(packet.Packet):  # type: ignore[misc]
 
     def decode(self, encoded_packet: Any) -> Any:
         try:
-            return super().decode(encoded_packet)
-        except (ValueError, RecursionError) as exc:
+            attachments = super().decode(encoded_packet)
+        except (ValueError, RecursionError, TypeError, IndexError) as exc:
             raise UndecodablePacket(self, f"{type(exc).__name__}: {exc}") from None
+        if self.packet_type in (packet.BINARY_EVENT, packet.BINARY_ACK):
+            raise BinaryPacketRefused(self, f"binary packet declaring {attachments} attachments")
+        return attachments
 
 
 def event_packet(namespace: str, name: str, data: dict[str, Any]) -> eio_packet.Packet:

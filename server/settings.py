@@ -81,6 +81,10 @@ class Settings(BaseSettings):
     max_connections_per_user: int = Field(default=20, ge=1)
     max_outbound_queue: int = Field(default=1000, ge=1)
     websocket_compression: bool = False
+    # Frames the protocol does not have that one connection may send before it is closed.
+    max_bad_frames: int = Field(default=20, ge=1)
+    # A long-polling POST whose body has not all arrived by then is answered 408.
+    polling_body_timeout_s: float = Field(default=10.0, gt=0)
 
     # Backends
     redis_url: str | None = None

@@ -9,6 +9,12 @@
 4. A packet whose JSON cannot be decoded (a number over 100 digits, nesting too deep, bad
    syntax) is answered like any bad input, an `invalid_payload` ack or a `token_invalid`
    connect refusal, instead of being dropped with a traceback in the log.
+6. What the protocol does not have is refused on arrival, counted as a bad frame
+   (server/bad_frames.py) and never logged with a traceback: a connect to a namespace not
+   registered (there is no default namespace `/`), binary events and acks (the protocol
+   is JSON only: their attachments are never buffered), binary frames, acks and connect
+   errors from a client, events without a name or on a namespace not joined. Where the
+   packet carries an ack id on a registered namespace, it gets a typed error ack.
 5. Events a namespace lists in `inline_events` (handlers that never wait) run on the
    connection's reader, without the task python-socketio starts for every event.
 
@@ -21,19 +27,20 @@ through `check_outbound` and `expect_outbound`.
 
 from __future__ import annotations
 
+import asyncio
 from contextvars import ContextVar
 from typing import Any, Protocol
 
 import socketio
-from loguru import logger
 from socketio import packet
 
 from schemas.ack import AckError, ErrorBody, ErrorCode
-from schemas.auth import ConnectRefusal
+from schemas.auth import ConnectRefusal, RefusalCode
 from server.auth.connect import log_refusal
 from server.auth.errors import AuthFailure
+from server.bad_frames import BadFrameKind
 from server.engine import GuardedEngine
-from server.packets import ServerPacket, UndecodablePacket
+from server.packets import BinaryPacketRefused, ServerPacket, UndecodablePacket
 
 ack_requested: ContextVar[bool] = ContextVar("ack_requested", default=False)
 
@@ -43,57 +50,122 @@ class AfterConnect(Protocol):
 
 
 class NetraServer(socketio.AsyncServer):  # type: ignore[misc]
+    eio: GuardedEngine
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.packet_class = ServerPacket
+        self._event_tasks: set[asyncio.Task[None]] = set()
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        """python-socketio's dispatch of one Socket.IO packet, refusing what the protocol
+        does not have: binary packets and their attachments (never buffered), acks and
+        connect errors from a client, unknown packet types."""
+        if not isinstance(data, str):
+            # Only ever an attachment, and no binary packet is ever waited on.
+            self.eio.bad_frame(eio_sid, "attachment", f"{len(data)} bytes")
+            return
         try:
-            await super()._handle_eio_message(eio_sid, data)
+            pkt = self.packet_class(encoded_packet=data)
         except UndecodablePacket as bad:
-            await self._answer_undecodable(eio_sid, bad)
+            kind: BadFrameKind = "binary" if isinstance(bad, BinaryPacketRefused) else "undecodable"
+            answered = await self._answer_undecodable(eio_sid, bad)
+            self.eio.bad_frame(eio_sid, kind, str(bad), answered=answered)
+            return
+        if pkt.packet_type == packet.EVENT:
+            await self._handle_event(eio_sid, pkt.namespace, pkt.id, pkt.data)
+        elif pkt.packet_type == packet.CONNECT:
+            await self._handle_connect(eio_sid, pkt.namespace, pkt.data)
+        elif pkt.packet_type == packet.DISCONNECT:
+            await self._handle_disconnect(eio_sid, pkt.namespace, self.reason.CLIENT_DISCONNECT)
+        else:
+            # The server never asks a client for an ack; CONNECT_ERROR is the server's.
+            detail = f"packet type {pkt.packet_type} on {str(pkt.namespace)[:100]}"
+            self.eio.bad_frame(eio_sid, "unexpected_packet", detail)
 
-    async def _answer_undecodable(self, eio_sid: str, bad: UndecodablePacket) -> None:
+    async def _answer_undecodable(self, eio_sid: str, bad: UndecodablePacket) -> bool:
+        """A refusal or an error ack where the packet asked for one; False if none."""
         namespace = bad.namespace
         if namespace not in self.namespace_handlers:
-            return
+            return False
         if bad.packet_type == packet.CONNECT:
             failure = AuthFailure(
                 "token_invalid", "auth object is malformed", f"undecodable connect packet: {bad}"
             )
-            log_refusal(namespace, failure, self.environ.get(eio_sid, {}))
-            refusal = ConnectRefusal(code=failure.code, message=failure.message)
-            reply = {"message": failure.message, "data": refusal.model_dump()}
-            await self._send_packet(
-                eio_sid, self.packet_class(packet.CONNECT_ERROR, data=reply, namespace=namespace)
-            )
-            return
+            environ = self.environ.get(eio_sid, {})
+            log_refusal(namespace, failure, environ, self.eio.bad_frames.sampler)
+            await self._refuse_connect(eio_sid, namespace, failure.code, failure.message)
+            return True
+        if bad.packet_type not in (packet.EVENT, packet.BINARY_EVENT):
+            return False
+        if isinstance(bad, BinaryPacketRefused):
+            message = "Binary attachments are not supported; send JSON"
+        else:
+            message = f"Payload is not valid JSON ({bad})"
+        return await self._ack_error(eio_sid, namespace, bad.id, ErrorCode.INVALID_PAYLOAD, message)
+
+    async def _ack_error(
+        self, eio_sid: str, namespace: str, id: Any, code: ErrorCode, message: str
+    ) -> bool:
+        """A typed error ack, if asked for, on a namespace this connection has joined."""
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-        logger.bind(sid=sid, namespace=namespace).debug(
-            "undecodable packet namespace={} sid={} reason={}", namespace, sid, bad
+        if id is None or sid is None or not self.manager.is_connected(sid, namespace):
+            return False
+        await self._send_ack(eio_sid, namespace, id, code, message)
+        return True
+
+    async def _send_ack(
+        self, eio_sid: str, namespace: str, id: int, code: ErrorCode, message: str
+    ) -> None:
+        ack = AckError(error=ErrorBody(code=code, message=message)).model_dump(
+            mode="json", exclude_none=True
         )
-        wants_ack = bad.packet_type in (packet.EVENT, packet.BINARY_EVENT) and bad.id is not None
-        if not wants_ack or sid is None or not self.manager.is_connected(sid, namespace):
-            return
-        body = ErrorBody(
-            code=ErrorCode.INVALID_PAYLOAD, message=f"Payload is not valid JSON ({bad})"
-        )
-        ack = AckError(error=body).model_dump(mode="json", exclude_none=True)
         await self._send_packet(
-            eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=bad.id, data=[ack])
+            eio_sid, self.packet_class(packet.ACK, namespace=namespace, id=id, data=[ack])
+        )
+
+    async def _refuse_connect(
+        self, eio_sid: str, namespace: str, code: RefusalCode, message: str
+    ) -> None:
+        refusal = ConnectRefusal(code=code, message=message)
+        reply = {"message": message, "data": refusal.model_dump()}
+        await self._send_packet(
+            eio_sid, self.packet_class(packet.CONNECT_ERROR, data=reply, namespace=namespace)
         )
 
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: Any, data: Any) -> None:
         namespace = namespace or "/"
-        handler = self.namespace_handlers.get(namespace)
-        if not (data and data[0] in getattr(handler, "inline_events", ())):
-            await super()._handle_event(eio_sid, namespace, id, data)
-            return
-        # A handler that never waits needs no task (the library's default: one per event);
-        # the connection's next frame is read once it has answered.
         sid = self.manager.sid_from_eio_sid(eio_sid, namespace)
-        if self.manager.is_connected(sid, namespace):
+        if sid is None or not self.manager.is_connected(sid, namespace):
+            answered = id is not None and namespace in self.namespace_handlers
+            if answered:
+                message = f"Not connected to {namespace}: connect with a token first"
+                await self._send_ack(eio_sid, namespace, id, ErrorCode.UNAUTHORIZED, message)
+            detail = f"event on {namespace[:100]}"
+            self.eio.bad_frame(eio_sid, "not_connected", detail, answered=answered)
+            return
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            answered = await self._ack_error(
+                eio_sid,
+                namespace,
+                id,
+                ErrorCode.INVALID_PAYLOAD,
+                "An event is a list whose first item is the event's name",
+            )
+            detail = f"event data {str(data)[:60]}"
+            self.eio.bad_frame(eio_sid, "no_event_name", detail, answered=answered)
+            return
+        handler = self.namespace_handlers.get(namespace)
+        if data[0] in getattr(handler, "inline_events", ()) or not self.async_handlers:
+            # A handler that never waits needs no task (the library's default: one per
+            # event); the connection's next frame is read once it has answered.
             await self._handle_event_internal(self, sid, eio_sid, data, namespace, id)
+            return
+        task = self.start_background_task(
+            self._handle_event_internal, self, sid, eio_sid, data, namespace, id
+        )
+        self._event_tasks.add(task)
+        task.add_done_callback(self._event_tasks.discard)
 
     async def _handle_event_internal(
         self, server: Any, sid: str, eio_sid: str, data: Any, namespace: str, id: Any
@@ -112,8 +184,14 @@ class NetraServer(socketio.AsyncServer):  # type: ignore[misc]
         await super()._handle_event_internal(server, sid, eio_sid, data, namespace, id)
 
     async def _handle_connect(self, eio_sid: str, namespace: str | None, data: Any) -> None:
-        await super()._handle_connect(eio_sid, namespace, data)
         namespace = namespace or "/"
+        if namespace not in self.namespace_handlers and namespace not in self.handlers:
+            # No default namespace: `/` (or any other) is refused, logged, and counted.
+            await self._refuse_connect(eio_sid, namespace, "not_found", "Invalid namespace")
+            detail = f"connect to {namespace[:100]}"
+            self.eio.bad_frame(eio_sid, "unknown_namespace", detail, answered=True)
+            return
+        await super()._handle_connect(eio_sid, namespace, data)
         handler = self.namespace_handlers.get(namespace)
         if handler is None or not hasattr(handler, "after_connect"):
             return

@@ -7,7 +7,9 @@ packet sent. Here each side has one idle deadline for the life of the connection
 `asyncio.timeout` would build and reschedule a timer per packet), and the writer takes what
 is already queued without waiting at all. A text MESSAGE (every Socket.IO packet) goes
 straight to the server's message handler, skipping a decode that would only find it is not
-JSON (unless python-engineio's packet log is on, whose lines it would skip).
+JSON (unless python-engineio's packet log is on, whose lines it would skip). A frame that is
+not an Engine.IO packet is counted as a bad frame (server/engine.py), not logged with a
+traceback as the original does.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ import asyncio
 import logging
 from typing import Any
 
-from engineio import exceptions, packet
+from engineio import packet
 
 from server.idle_deadline import IdleDeadline
 
@@ -52,27 +54,20 @@ async def run_websocket(socket: Any, ws: Any) -> None:
         deadline.end_wait()
         if frame is None:
             break  # closed by the client
-        try:
-            if (
-                direct
-                and type(frame) is str
-                and len(frame) > 1
-                and frame[0] == "4"
-                and frame[1].isnumeric()
-            ):
-                # A Socket.IO packet: the original's decode would try it as JSON and fail.
-                await server._trigger_event(
-                    "message", socket.sid, frame[1:], run_async=server.async_handlers
-                )
-            else:
-                await socket.receive(packet.Packet(encoded_packet=frame))
-        except exceptions.UnknownPacketError:
-            pass
-        except exceptions.SocketIsClosedError:
-            server.logger.info("Receive error -- socket is closed")
-            break
-        except Exception:
-            server.logger.exception("Unknown receive error")
+        if (
+            direct
+            and type(frame) is str
+            and len(frame) > 1
+            and frame[0] == "4"
+            and frame[1].isnumeric()
+        ):
+            # A Socket.IO packet: the original's decode would try it as JSON and fail.
+            # The engine's message handler catches what its handlers raise.
+            await server._trigger_event(
+                "message", socket.sid, frame[1:], run_async=server.async_handlers
+            )
+        elif not await server.receive_frame(socket, frame):
+            break  # the socket is closed
 
     deadline.settle()
     await socket.queue.put(None)  # unlock the writer so it can exit
@@ -109,10 +104,10 @@ async def _upgrade(socket: Any, ws: Any, receive_frame: Any) -> bool:
     socket.upgrading = True  # hold packet sends during the upgrade
     try:
         frame = await receive_frame()
-    except OSError:
+    except (OSError, ValueError):  # closed, or a frame over the limit
         return False
-    probe = packet.Packet(encoded_packet=frame)
-    if probe.packet_type != packet.PING or probe.data != "probe":
+    probe = _decode(frame)
+    if probe is None or probe.packet_type != packet.PING or probe.data != "probe":
         socket.server.logger.info("%s: Failed websocket upgrade, no PING packet", socket.sid)
         socket.upgrading = False
         return False
@@ -120,10 +115,11 @@ async def _upgrade(socket: Any, ws: Any, receive_frame: Any) -> bool:
     await socket.queue.put(packet.Packet(packet.NOOP))  # end the pending poll
     try:
         frame = await receive_frame()
-    except OSError:
+    except (OSError, ValueError):  # closed, or a frame over the limit
         socket.upgrading = False
         return False
-    if packet.Packet(encoded_packet=frame).packet_type != packet.UPGRADE:
+    upgrade = _decode(frame)
+    if upgrade is None or upgrade.packet_type != packet.UPGRADE:
         socket.upgraded = False
         socket.server.logger.info(
             "%s: Failed websocket upgrade, expected UPGRADE packet, received %s instead.",
@@ -135,3 +131,10 @@ async def _upgrade(socket: Any, ws: Any, receive_frame: Any) -> bool:
     socket.upgraded = True
     socket.upgrading = False
     return True
+
+
+def _decode(frame: Any) -> packet.Packet | None:
+    try:
+        return packet.Packet(encoded_packet=frame)
+    except Exception:  # garbage: python-engineio decodes without checks
+        return None

@@ -43,6 +43,10 @@ class LiveServer:
         async with aiohttp.ClientSession() as http, http.get(f"{self.url}{path}") as r:
             return r.status, await r.json()
 
+    async def get_text(self, path: str) -> tuple[int, str]:
+        async with aiohttp.ClientSession() as http, http.get(f"{self.url}{path}") as r:
+            return r.status, await r.text()
+
 
 @dataclass
 class Recorder:

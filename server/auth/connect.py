@@ -11,6 +11,7 @@ from socketio.exceptions import ConnectionRefusedError as SioConnectionRefusedEr
 from schemas.auth import ConnectAuth, ConnectRefusal
 from server.auth.errors import AuthFailure
 from server.auth.verifier import TokenVerifier, VerifiedToken
+from server.sampled_log import SampledLog
 from server.types import Environ
 
 
@@ -29,7 +30,7 @@ def _bearer_header(environ: Environ) -> str | None:
 
 
 async def authenticate_connect(
-    verifier: TokenVerifier, namespace: str, environ: Environ, auth: Any
+    verifier: TokenVerifier, namespace: str, environ: Environ, auth: Any, sampler: SampledLog
 ) -> tuple[VerifiedToken, ConnectAuth]:
     """Verify the connect credentials or raise python-socketio's refusal with a code.
 
@@ -43,13 +44,13 @@ async def authenticate_connect(
             raise AuthFailure("auth_required", "Authentication required", "no token presented")
         verified = await verifier.verify(token)
     except AuthFailure as failure:
-        refuse(namespace, failure, environ)
+        refuse(namespace, failure, environ, sampler)
     return verified, connect_auth
 
 
-def refuse(namespace: str, failure: AuthFailure, environ: Environ) -> NoReturn:
+def refuse(namespace: str, failure: AuthFailure, environ: Environ, sampler: SampledLog) -> NoReturn:
     """Log the refusal once and raise it as the client's `connect_error`."""
-    log_refusal(namespace, failure, environ)
+    log_refusal(namespace, failure, environ, sampler)
     refusal = ConnectRefusal(code=failure.code, message=failure.message)
     raise SioConnectionRefusedError(failure.message, refusal.model_dump()) from None
 
@@ -70,7 +71,14 @@ def _parse_auth(auth: Any) -> ConnectAuth:
         ) from None
 
 
-def log_refusal(namespace: str, failure: AuthFailure, environ: Environ) -> None:
+def log_refusal(
+    namespace: str, failure: AuthFailure, environ: Environ, sampler: SampledLog
+) -> None:
+    """One line per refusal, or per `sampler`'s budget under a flood (anyone can cause
+    refusals): `suppressed` says how many lines of this kind were held back before it."""
+    held = sampler.admit(f"refused {namespace} {failure.code}")
+    if held is None:
+        return
     logger.bind(
         event="connect_refused",
         namespace=namespace,
@@ -79,11 +87,13 @@ def log_refusal(namespace: str, failure: AuthFailure, environ: Environ) -> None:
         origin=environ.get("HTTP_ORIGIN"),
         user=failure.user,
     ).warning(
-        "connect refused namespace={} code={} reason={!r} client={} origin={} user={}",
+        "connect refused namespace={} code={} reason={!r} client={} origin={} user={} "
+        "suppressed={}",
         namespace,
         failure.code,
         failure.reason,
         client_address(environ),
         environ.get("HTTP_ORIGIN") or "-",
         failure.user or "-",
+        held,
     )

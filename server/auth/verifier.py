@@ -75,7 +75,9 @@ class TokenVerifier:
             )
         except jwt.ExpiredSignatureError as exc:
             raise AuthFailure("token_expired", "Token has expired", str(exc)) from exc
-        except jwt.InvalidTokenError as exc:
+        except jwt.PyJWTError as exc:
+            # InvalidTokenError, and also InvalidKeyError: a JWKS key whose type does not
+            # fit the token's algorithm, chosen by the token's `kid`, is the token's fault.
             reason = f"{type(exc).__name__}: {exc}"
             raise AuthFailure("token_invalid", "Token is not valid", reason) from exc
         principal = principal_from_claims(claims)
@@ -100,7 +102,7 @@ class TokenVerifier:
         try:
             # PyJWKClient fetches over blocking urllib: keep it off the event loop.
             signing_key = await asyncio.to_thread(jwks.get_signing_key_from_jwt, token)
-        except (jwt.PyJWKClientError, jwt.DecodeError) as exc:
+        except jwt.PyJWTError as exc:
             reason = f"{type(exc).__name__}: {exc}"
             raise AuthFailure("token_invalid", "Token is not valid", reason) from exc
         return signing_key.key

@@ -11,41 +11,19 @@ import logging
 from collections.abc import AsyncIterator
 from typing import Any
 
-import aiohttp
 import orjson
 import pytest
 
 from tests.harness import LiveServer
+from tests.raw_engineio import RawSocket, raw_socket
 
 DEEP = 100_000
 
 
-class RawSocket:
-    """Engine.IO v4 over a websocket, text frames only."""
-
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
-        self.ws = ws
-
-    async def send(self, packet: str) -> None:
-        await self.ws.send_str(f"4{packet}")  # 4: an Engine.IO MESSAGE
-
-    async def receive(self, prefix: str) -> Any:
-        """The JSON of the next Socket.IO packet starting with `prefix`, answering pings."""
-        while True:
-            frame = await self.ws.receive_str(timeout=5)
-            if frame == "2":
-                await self.ws.send_str("3")
-                continue
-            if frame.startswith(f"4{prefix}"):
-                return orjson.loads(frame[1 + len(prefix) :])
-
-
 @pytest.fixture
 async def raw(server: LiveServer) -> AsyncIterator[RawSocket]:
-    url = server.url.replace("http", "ws") + "/socket.io/?EIO=4&transport=websocket"
-    async with aiohttp.ClientSession() as http, http.ws_connect(url) as ws:
-        assert (await ws.receive_str(timeout=5)).startswith("0")  # Engine.IO OPEN
-        yield RawSocket(ws)
+    async with raw_socket(server.url) as sock:
+        yield sock
 
 
 def assert_no_errors(records: list[dict[str, Any]], caplog: pytest.LogCaptureFixture) -> None:

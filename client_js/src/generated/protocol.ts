@@ -199,7 +199,7 @@ export interface ResumePosition {
  * `err.data` of a refused connect as the client sees it.
  */
 export interface ConnectRefusal {
-  code: "auth_required" | "token_invalid" | "token_expired" | "forbidden" | "internal";
+  code: "auth_required" | "token_invalid" | "token_expired" | "forbidden" | "internal" | "not_found";
   message: string;
 }
 export interface DevLoginRequest {

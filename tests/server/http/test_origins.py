@@ -59,7 +59,8 @@ async def test_a_foreign_origin_is_refused_and_logged_once(
     await refused_socket(listed, EVIL, transport)
     [line] = refusals(log_records)
     assert line == (
-        f"connect refused code=forbidden reason='origin not allowed' client=127.0.0.1 origin={EVIL}"
+        "connect refused code=forbidden reason='origin not allowed' client=127.0.0.1 "
+        f"origin={EVIL} suppressed=0"
     )
     assert not any(token in r["message"] for r in log_records)
 
