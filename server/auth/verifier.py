@@ -105,7 +105,9 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             reason = f"{type(exc).__name__}: {exc}"
             raise AuthFailure("token_invalid", "Token is not valid", reason) from exc
-        return signing_key.key
+        # The PyJWK itself, not its bare key: PyJWT then refuses a token whose algorithm is
+        # not the key's (an RS256 token naming an EC key's kid), instead of a TypeError.
+        return signing_key
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:

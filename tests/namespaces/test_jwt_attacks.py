@@ -17,6 +17,8 @@ from typing import Any, Literal
 import orjson
 import pytest
 from aiohttp import web
+from cryptography.hazmat.primitives.asymmetric import ec
+from jwt.algorithms import ECAlgorithm
 
 import server.auth.verifier
 from schemas.auth import RefusalCode
@@ -394,3 +396,20 @@ async def test_jwks_rotation_follows_the_kid(
             assert endpoint.fetches == 3
             await accepted(live, {"token": token_b})
             assert endpoint.fetches == 3
+
+
+async def test_a_kid_naming_a_key_of_another_type_is_token_invalid(
+    make_settings: SettingsFactory,
+) -> None:
+    """Identity providers publish keys of several types in one set: a token naming an EC
+    key's kid with RS256 is refused as invalid, not failed as `internal`."""
+    ec_jwk = orjson.loads(ECAlgorithm.to_jwk(ec.generate_private_key(ec.SECP256R1()).public_key()))
+    ec_jwk["kid"] = "ec-key"
+    keys = [tokens.public_jwk(_signing(), KID), ec_jwk]
+    async with (
+        jwks_endpoint(keys) as endpoint,
+        live_server(settings_for("jwks", make_settings, endpoint.url)) as live,
+    ):
+        token = tokens.rs256(_stranger(), kid="ec-key")
+        assert await refused(live, {"token": token}) == "token_invalid"
+        await accepted(live, {"token": good_token("jwks")})
