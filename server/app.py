@@ -15,6 +15,7 @@ from schemas.system import SystemShutdown
 from server.agent.calculator import calculator_tool
 from server.agent.models import build_chat_model
 from server.agent.runner import AgentRunner, CoalescePolicy
+from server.answer_checkpoints import AnswerCheckpointer
 from server.app_keys import (
     CHAT_STORE,
     CONTEXT,
@@ -115,8 +116,11 @@ def create_app(settings: Settings) -> web.Application:
         CoalescePolicy(settings.delta_flush_ms / 1000, settings.delta_flush_chars),
     )
     control = cluster.run_control(settings, runs)
+    checkpoints = AnswerCheckpointer(
+        store, interval_ms=settings.checkpoint_interval_ms, max_chars=settings.checkpoint_chars
+    )
     chat = ChatService(
-        store, ctx.emitter, runner, runs, settings.max_message_chars, metrics, control
+        store, ctx.emitter, runner, runs, settings.max_message_chars, metrics, control, checkpoints
     )
     if control is not None:
         app[ORPHANS] = OrphanReaper(store, emitter, control, runs, settings.run_owner_ttl_s)
@@ -151,6 +155,8 @@ def create_app(settings: Settings) -> web.Application:
 
     app.cleanup_ctx.append(_replay_store)
     app.cleanup_ctx.append(_chat_store)
+    # Between the store and the runs: it stops after every run has stored its end.
+    app.cleanup_ctx.append(lambda _: checkpoints.running())
     app.cleanup_ctx.append(_runs)
     app.cleanup_ctx.append(_announce)
     app.on_shutdown.append(_shut_down_gracefully)

@@ -107,6 +107,10 @@ class Settings(BaseSettings):
     demo_tokens_per_s: float = Field(default=40.0, ge=0)
     delta_flush_ms: int = Field(default=25, ge=0)
     delta_flush_chars: int = Field(default=64, ge=1)
+    # Answers being streamed are written to the database this often (0: never), or sooner
+    # once one has this many characters not yet written: what a crash leaves of them.
+    checkpoint_interval_ms: int = Field(default=1000, ge=0)
+    checkpoint_chars: int = Field(default=2000, ge=1)
 
     # Web client
     client_dist: str = "client_js/dist"

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from typing import Any
 
@@ -51,19 +52,6 @@ def inline_handlers() -> None:
         original(self, *args, **kwargs)
 
     socketio.AsyncServer.__init__ = init
-
-
-def no_checkpoints() -> None:
-    """Every AnswerCheckpointer is built with interval 0, which turns it off."""
-    from server.answer_checkpoints import AnswerCheckpointer
-
-    original = AnswerCheckpointer.__init__
-
-    def init(self: AnswerCheckpointer, *args: Any, **kwargs: Any) -> None:
-        kwargs["interval_ms"] = 0
-        original(self, *args, **kwargs)
-
-    AnswerCheckpointer.__init__ = init  # type: ignore[method-assign]
 
 
 def force_loop(factory: Any) -> None:
@@ -101,7 +89,7 @@ def main() -> None:
     if args.inline_handlers:
         inline_handlers()
     if args.no_checkpoints:
-        no_checkpoints()
+        os.environ["WS_CHECKPOINT_INTERVAL_MS"] = "0"
 
     from server.cli import main as serve
 

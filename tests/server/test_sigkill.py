@@ -9,12 +9,11 @@ from typing import Any
 
 import socketio
 
-from server.answer_checkpoints import DEFAULT_INTERVAL_MS
 from tests.harness import counted, free_port
 from tests.server.test_shutdown import dev_token, node
 
 NS = "/chat"
-CHECKPOINT_S = DEFAULT_INTERVAL_MS / 1000
+CHECKPOINT_S = 0.5  # WS_CHECKPOINT_INTERVAL_MS, set on the server below
 # Slack for the checkpoint's write to commit and for scheduling on a busy machine.
 SLACK_S = 0.5
 
@@ -51,7 +50,8 @@ async def test_sigkill_mid_answer_keeps_the_checkpointed_text(tmp_path: Path) ->
     url = f"http://127.0.0.1:{port}"
     loop = asyncio.get_running_loop()
     first_client = Watcher()
-    async with node(tmp_path, port, WS_DEMO_TOKENS_PER_S="50") as first:
+    interval = {"WS_CHECKPOINT_INTERVAL_MS": str(int(CHECKPOINT_S * 1000))}
+    async with node(tmp_path, port, WS_DEMO_TOKENS_PER_S="50", **interval) as first:
         token = await dev_token(url)
         await first_client.client.connect(url, namespaces=[NS], auth={"token": token})
         await first_client.until(lambda: first_client.of("chat:ready"))
