@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from server.answer_checkpoints import DEFAULT_INTERVAL_MS, DEFAULT_MAX_CHARS
+from server.chat.checkpoints import DEFAULT_INTERVAL_MS, DEFAULT_MAX_CHARS
 
 SERVER_ORDER = ("full", "bare", "asgi", "node")
 SHORT = {

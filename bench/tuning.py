@@ -105,7 +105,7 @@ SCAFFOLDING = (
     "click/",
     "threading.py",
     "server/__main__.py",
-    "server/cli.py",
+    "server/cli/main.py",
     "run_app (aiohttp/web.py)",
     "run_until_complete (",
     "run_forever (",

@@ -24,10 +24,10 @@ from schemas.base import ServerPayload
 from schemas.registry import CLIENT_EVENTS, ERROR_EVENTS
 from server.auth.connect import authenticate_connect, client_address, refuse
 from server.auth.errors import AuthFailure
-from server.connection import SESSION_KEY, ConnectionState
 from server.context import ServerContext
 from server.errors import AppError
-from server.sio_server import ack_requested
+from server.realtime.connection import SESSION_KEY, ConnectionState
+from server.realtime.sio_server import ack_requested
 from server.types import Environ
 
 Handler = Callable[[str, Any], Awaitable[ServerPayload]]
@@ -50,7 +50,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         raise NotImplementedError
 
     # Events whose handlers never wait on anything (no I/O, no lock): they run on the
-    # connection's reader instead of in a task of their own (server/sio_server.py).
+    # connection's reader instead of in a task of their own (server/realtime/sio_server.py).
     inline_events: frozenset[str] = frozenset()
 
     async def on_authenticated(self, sid: str, state: ConnectionState, auth: ConnectAuth) -> None:

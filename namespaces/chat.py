@@ -20,9 +20,9 @@ from schemas.chat import (
 )
 from schemas.registry import CHAT
 from server.agent.examples import EXAMPLES
-from server.chat_service import ChatService
-from server.connection import ConnectionState
+from server.chat.service import ChatService
 from server.context import ServerContext
+from server.realtime.connection import ConnectionState
 
 _RESUME_KEY = "resume"
 

@@ -17,9 +17,9 @@ from schemas.system import (
 )
 from server import __version__
 from server.auth.errors import AuthFailure
-from server.connection import SESSION_KEY, ConnectionState
 from server.context import ServerContext
 from server.errors import AppError
+from server.realtime.connection import SESSION_KEY, ConnectionState
 
 _REFRESH_ERRORS = {
     "token_expired": ErrorCode.TOKEN_EXPIRED,

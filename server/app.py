@@ -15,7 +15,6 @@ from schemas.system import SystemShutdown
 from server.agent.calculator import calculator_tool
 from server.agent.models import build_chat_model
 from server.agent.runner import AgentRunner, CoalescePolicy
-from server.answer_checkpoints import AnswerCheckpointer
 from server.app_keys import (
     CHAT_STORE,
     CONTEXT,
@@ -31,28 +30,29 @@ from server.app_keys import (
     WS_CONFIG,
 )
 from server.auth.dev_tokens import DevTokenIssuer, dev_signing_secret
+from server.auth.token_watch import TokenWatch
 from server.auth.verifier import TokenVerifier
-from server.bad_frames import BadFrames
-from server.chat_service import ChatService
+from server.chat.checkpoints import AnswerCheckpointer
+from server.chat.runs import RunRegistry
+from server.chat.service import ChatService
 from server.cluster import setup as cluster
 from server.cluster.delivery import ClusterManager
 from server.cluster.orphans import OrphanReaper
-from server.connection import ConnectionRegistry
 from server.context import ServerContext
-from server.discovery import SOCKETIO_PATH, build_ws_config
-from server.emitter import Emitter
 from server.http import dev_login, discovery, health, web_client
 from server.http import metrics as metrics_route
-from server.limits import ConnectionCap, RateLimiter
 from server.metrics import Metrics
-from server.origins import OriginPolicy, origin_middlewares
 from server.readiness import Readiness
-from server.runs import RunRegistry
-from server.sampled_log import SampledLog
+from server.realtime.bad_frames import BadFrames
+from server.realtime.connection import ConnectionRegistry
+from server.realtime.discovery import SOCKETIO_PATH, build_ws_config
+from server.realtime.emitter import Emitter
+from server.realtime.limits import ConnectionCap, RateLimiter
+from server.realtime.origins import OriginPolicy, origin_middlewares
+from server.realtime.sampled_log import SampledLog
+from server.realtime.sio_server import NetraServer
 from server.settings import Settings
-from server.sio_server import NetraServer
 from server.stores.factory import chat_store_from_url
-from server.token_watch import TokenWatch
 
 SHUTDOWN_RECONNECT_AFTER_MS = 1000
 

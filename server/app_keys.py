@@ -6,14 +6,14 @@ from aiohttp import web
 
 from schemas.discovery import WsConfig
 from server.auth.dev_tokens import DevTokenIssuer
+from server.chat.runs import RunRegistry
 from server.cluster.orphans import OrphanReaper
 from server.cluster.run_control import RunControl
 from server.context import ServerContext
 from server.metrics import Metrics
 from server.readiness import Readiness
-from server.runs import RunRegistry
+from server.realtime.sio_server import NetraServer
 from server.settings import Settings
-from server.sio_server import NetraServer
 from server.stores.chat_store import ChatStore
 from server.stores.replay_store import ReplayStore
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from server.auth.token_watch import TokenWatch
 from server.auth.verifier import TokenVerifier
-from server.connection import ConnectionRegistry
-from server.emitter import Emitter
-from server.limits import ConnectionCap, RateLimiter
 from server.metrics import Metrics
-from server.sampled_log import SampledLog
+from server.realtime.connection import ConnectionRegistry
+from server.realtime.emitter import Emitter
+from server.realtime.limits import ConnectionCap, RateLimiter
+from server.realtime.sampled_log import SampledLog
 from server.settings import Settings
-from server.token_watch import TokenWatch
 
 
 @dataclass(frozen=True, slots=True)

@@ -91,7 +91,7 @@ def main() -> None:
     if args.no_checkpoints:
         os.environ["WS_CHECKPOINT_INTERVAL_MS"] = "0"
 
-    from server.cli import main as serve
+    from server.cli.main import main as serve
 
     sys.argv = [sys.argv[0], "serve"]
     serve()

@@ -11,7 +11,7 @@ from socketio.exceptions import ConnectionRefusedError as SioConnectionRefusedEr
 from schemas.auth import ConnectAuth, ConnectRefusal
 from server.auth.errors import AuthFailure
 from server.auth.verifier import TokenVerifier, VerifiedToken
-from server.sampled_log import SampledLog
+from server.realtime.sampled_log import SampledLog
 from server.types import Environ
 
 

@@ -9,9 +9,9 @@ from loguru import logger
 from redis.exceptions import RedisError
 
 from schemas.chat import AgentRunFailed, RunError
+from server.chat.runs import RunRegistry
 from server.cluster.run_control import RunControl
-from server.emitter import Emitter
-from server.runs import RunRegistry
+from server.realtime.emitter import Emitter
 from server.stores.chat_store import ChatStore
 
 NODE_LOST = RunError(code="node_lost", message="The server answering this stopped; ask again")

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from server.chat.runs import RunRegistry, UnknownRun
 from server.cluster.delivery import ClusterManager, StreamAnnouncer
 from server.cluster.run_control import RunControl
-from server.runs import RunRegistry, UnknownRun
 from server.settings import Settings
 from server.stores.replay_failover import FailoverReplayStore
 from server.stores.replay_memory import MemoryReplayStore

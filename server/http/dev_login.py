@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from schemas.auth import DevLoginRequest, DevLoginResponse
 from server.app_keys import DEV_TOKENS
-from server.discovery import DEV_LOGIN_PATH
+from server.realtime.discovery import DEV_LOGIN_PATH
 
 MAX_BODY_BYTES = 4096
 

@@ -6,7 +6,7 @@ import asyncio
 import signal
 from pathlib import Path
 
-from server.answer_checkpoints import DEFAULT_INTERVAL_MS
+from server.chat.checkpoints import DEFAULT_INTERVAL_MS
 from tests.cluster_nodes import SHARED_SECRET, NodeFactory
 from tests.harness import LiveServer, connect, deltas_text, send_chat, wait_run_end
 from tests.processes import server_env, serving

@@ -11,7 +11,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from netra_client.smoke import run_smoke
-from server.cli import cli
+from server.cli.main import cli
 from tests.conftest import SettingsFactory
 from tests.harness import LiveServer, live_server
 

@@ -9,7 +9,10 @@ from aiohttp import web
 from loguru import logger
 from pydantic import ValidationError
 
-from server import __version__, cli_chat, cli_config, cli_token
+from server import __version__
+from server.cli import chat as cli_chat
+from server.cli import config as cli_config
+from server.cli import token as cli_token
 from server.log_setup import configure_logging
 from server.settings import Settings, SettingsError, startup_warnings
 

@@ -1,6 +1,6 @@
 """Socket.IO packets as this server encodes and decodes them.
 
-Encoded with orjson (server/json_codec.py), once, when the packet is built: orjson cannot
+Encoded with orjson (server/realtime/json_codec.py), once, when the packet is built: orjson cannot
 encode bytes, so a payload it encoded has no binary attachments, and python-socketio's walk of
 every payload looking for them is skipped. A user-stream event is encoded once for all its
 recipients and replays (`event_packet`): the same Engine.IO packet, which caches its own text,
@@ -14,7 +14,7 @@ from typing import Any
 from engineio import packet as eio_packet
 from socketio import packet
 
-from server.json_codec import JsonCodec, try_dumps
+from server.realtime.json_codec import JsonCodec, try_dumps
 
 
 class UndecodablePacket(ValueError):

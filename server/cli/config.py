@@ -137,8 +137,8 @@ def config(
     Settings the server would refuse exit 2 with the same reason `serve` gives; settings it
     would warn about at start are printed to stderr the same way.
     """
-    # Imported here: server.cli imports this module.
-    from server.cli import load_settings
+    # Imported here: server.cli.main imports this module.
+    from server.cli.main import load_settings
 
     settings = load_settings()
     for warning in startup_warnings(settings):

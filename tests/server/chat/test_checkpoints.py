@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from server.answer_checkpoints import AnswerCheckpointer
+from server.chat.checkpoints import AnswerCheckpointer
 from server.stores.chat_records import MessageRecord
 from server.stores.chat_sqlite import SqliteChatStore
 from server.stores.chat_store import StoreError

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from engineio import json as default_json
 
-from server.json_codec import dumps, loads
+from server.realtime.json_codec import dumps, loads
 
 SAME_AS_DEFAULT = [
     '{"client_time": 1.5}',

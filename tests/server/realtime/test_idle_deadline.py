@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from server.idle_deadline import IdleDeadline
+from server.realtime.idle_deadline import IdleDeadline
 
 
 async def test_a_long_wait_is_cancelled_and_the_task_can_await_again() -> None:

@@ -14,7 +14,7 @@ from typing import Literal
 from loguru import logger
 
 from server.auth.connect import client_address
-from server.sampled_log import SampledLog
+from server.realtime.sampled_log import SampledLog
 from server.types import Environ
 
 BadFrameKind = Literal[

@@ -10,7 +10,7 @@
    syntax) is answered like any bad input, an `invalid_payload` ack or a `token_invalid`
    connect refusal, instead of being dropped with a traceback in the log.
 6. What the protocol does not have is refused on arrival, counted as a bad frame
-   (server/bad_frames.py) and never logged with a traceback: a connect to a namespace not
+   (server/realtime/bad_frames.py) and never logged with a traceback: a connect to a namespace not
    registered (there is no default namespace `/`), binary events and acks (the protocol
    is JSON only: their attachments are never buffered), binary frames, acks and connect
    errors from a client, events without a name or on a namespace not joined. Where the
@@ -18,10 +18,10 @@
 5. Events a namespace lists in `inline_events` (handlers that never wait) run on the
    connection's reader, without the task python-socketio starts for every event.
 
-Packets are server/packets.py's: encoded once, with orjson, and decoded to what
+Packets are server/realtime/packets.py's: encoded once, with orjson, and decoded to what
 python-engineio's json would.
 
-Its Engine.IO server is server/engine.py's, whose outbound-queue guard the emitter reaches
+Its Engine.IO server is server/realtime/engine.py's, whose outbound-queue guard the emitter reaches
 through `check_outbound` and `expect_outbound`.
 """
 
@@ -38,9 +38,9 @@ from schemas.ack import AckError, ErrorBody, ErrorCode
 from schemas.auth import ConnectRefusal, RefusalCode
 from server.auth.connect import log_refusal
 from server.auth.errors import AuthFailure
-from server.bad_frames import BadFrameKind
-from server.engine import GuardedEngine
-from server.packets import BinaryPacketRefused, ServerPacket, UndecodablePacket
+from server.realtime.bad_frames import BadFrameKind
+from server.realtime.engine import GuardedEngine
+from server.realtime.packets import BinaryPacketRefused, ServerPacket, UndecodablePacket
 
 ack_requested: ContextVar[bool] = ContextVar("ack_requested", default=False)
 
@@ -203,7 +203,7 @@ class NetraServer(socketio.AsyncServer):  # type: ignore[misc]
         return GuardedEngine
 
     def check_outbound(self, sid: str, namespace: str) -> None:
-        """Cut the connection under `sid` if it has stopped reading (server/engine.py)."""
+        """Cut the connection under `sid` if it has stopped reading (server/realtime/engine.py)."""
         eio_sid = self.manager.eio_sid_from_sid(sid, namespace)
         if eio_sid is not None:
             self.eio.check_backlog(eio_sid)

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from server.sampled_log import SampledLog
+from server.realtime.sampled_log import SampledLog
 
 
 class Clock:

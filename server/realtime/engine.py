@@ -7,14 +7,14 @@
    by the emitter after each emit; past `max_outbound_queue` packets the connection is cut
    (`slow consumer`) instead of growing memory.
 3. Frames that are not Engine.IO packets, or packets a client never sends, are dropped and
-   counted (server/bad_frames.py) instead of logged with a traceback each; past the limit
-   the connection is closed (`too many bad frames`).
-4. Long-polling POSTs are served by server/polling_post.py: a body over the limit is
+   counted (bad_frames.py) instead of logged with a traceback each; past the limit the
+   connection is closed (`too many bad frames`).
+4. Long-polling POSTs are served by overrides/polling_post.py: a body over the limit is
    answered 413 at once, one that does not arrive in time 408, and the session is closed
    without waiting on a queue nobody drains.
 
-Each websocket is served by server/ws_loop.py, python-engineio's loop without its Tasks per
-packet.
+Each websocket is served by overrides/websocket_loop.py, python-engineio's loop without its
+Tasks per packet.
 """
 
 from __future__ import annotations
@@ -30,9 +30,9 @@ from engineio.async_drivers.aiohttp import WebSocket as AiohttpWebSocket
 from loguru import logger
 
 from server.auth.connect import client_address
-from server.bad_frames import TOO_MANY_BAD_FRAMES, BadFrameKind, BadFrames
-from server.polling_post import serve_polling_post
-from server.ws_loop import run_websocket
+from server.realtime.bad_frames import TOO_MANY_BAD_FRAMES, BadFrameKind, BadFrames
+from server.realtime.overrides.polling_post import serve_polling_post
+from server.realtime.overrides.websocket_loop import run_websocket
 
 FRAME_TOO_LARGE = "frame too large"
 SLOW_CONSUMER = "slow consumer"
@@ -103,7 +103,7 @@ class GuardedEngine(engineio.AsyncServer):  # type: ignore[misc]
     async def receive_packet(self, socket: Any, pkt: packet.Packet) -> bool:
         """One Engine.IO packet from the client; False once the socket is closed."""
         if pkt.packet_type == packet.UPGRADE:
-            # Only ever part of the upgrade handshake (server/ws_loop.py reads it there).
+            # Only ever part of the upgrade handshake (overrides/websocket_loop.py reads it).
             self.bad_frame(socket.sid, "engineio_unexpected", "upgrade outside a handshake")
             return True
         try:

@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from server.engine import SLOW_CONSUMER, GuardedEngine
-from server.limits import ConnectionCap, RateLimiter
+from server.realtime.engine import SLOW_CONSUMER, GuardedEngine
+from server.realtime.limits import ConnectionCap, RateLimiter
 from tests.conftest import SettingsFactory
 
 

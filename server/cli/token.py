@@ -110,8 +110,8 @@ def token(
     Signs `sub`, `name`, `kind`, `iat` and `exp` (plus `scope`, `iss`, `aud` when given)
     with an HS secret shared with the server.
     """
-    # Imported here: server.cli imports this module.
-    from server.cli import load_settings
+    # Imported here: server.cli.main imports this module.
+    from server.cli.main import load_settings
 
     # --secret stands in for WS_JWT_SECRET, so a shell set up for jwt mode need not have it.
     settings = load_settings(jwt_secret=secret)

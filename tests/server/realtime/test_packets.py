@@ -7,7 +7,7 @@ import json
 from engineio import packet as eio_packet
 from socketio import packet as sio_packet
 
-from server.packets import event_packet
+from server.realtime.packets import event_packet
 
 
 def test_the_text_is_what_python_socketio_encodes() -> None:

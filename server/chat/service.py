@@ -27,12 +27,12 @@ from schemas.chat import (
     UserStreamPayload,
 )
 from server.agent.runner import AgentRunner, RunFailure
-from server.answer_checkpoints import AnswerCheckpointer
+from server.chat.checkpoints import AnswerCheckpointer
+from server.chat.runs import ActiveRun, RunRegistry, UnknownRun
 from server.cluster.run_control import RunControl
-from server.emitter import Emitter
 from server.errors import AppError
 from server.metrics import Metrics
-from server.runs import ActiveRun, RunRegistry, UnknownRun
+from server.realtime.emitter import Emitter
 from server.stores.chat_records import MessageRecord, MessageStatus
 from server.stores.chat_store import ChatStore, NotFoundError
 

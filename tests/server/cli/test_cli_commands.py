@@ -15,8 +15,8 @@ from typer.testing import CliRunner, Result
 from netra_client import NetraClient, NetraError
 from netra_client.terminal import PROMPT
 from schemas.principal import Principal, ServicePrincipal, UserPrincipal
-from server.cli import cli
-from server.cli_config import mask_url
+from server.cli.config import mask_url
+from server.cli.main import cli
 from tests.conftest import SettingsFactory
 from tests.harness import free_port, live_server
 

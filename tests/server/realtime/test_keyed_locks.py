@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from server.keyed_locks import KeyedLocks
+from server.realtime.keyed_locks import KeyedLocks
 
 
 async def _take(locks: KeyedLocks, key: str, log: list[str], name: str, hold_s: float) -> None:

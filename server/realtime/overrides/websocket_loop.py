@@ -8,7 +8,7 @@ packet sent. Here each side has one idle deadline for the life of the connection
 is already queued without waiting at all. A text MESSAGE (every Socket.IO packet) goes
 straight to the server's message handler, skipping a decode that would only find it is not
 JSON (unless python-engineio's packet log is on, whose lines it would skip). A frame that is
-not an Engine.IO packet is counted as a bad frame (server/engine.py), not logged with a
+not an Engine.IO packet is counted as a bad frame (server/realtime/engine.py), not logged with a
 traceback as the original does.
 """
 
@@ -20,12 +20,12 @@ from typing import Any
 
 from engineio import packet
 
-from server.idle_deadline import IdleDeadline
+from server.realtime.idle_deadline import IdleDeadline
 
 
 async def run_websocket(socket: Any, ws: Any) -> None:
-    """Serve one Engine.IO socket over `ws` (server/engine.py's websocket) until either side
-    ends it."""
+    """Serve one Engine.IO socket over `ws` (server/realtime/engine.py's websocket) until
+    either side ends it."""
     server = socket.server
     idle_s = server.ping_interval + server.ping_timeout
     direct = not server.logger.isEnabledFor(logging.INFO)  # else receive() logs each packet

@@ -13,8 +13,8 @@ from aiohttp import web
 from aiohttp.typedefs import Handler, Middleware
 from loguru import logger
 
-from server.discovery import SOCKETIO_PATH
-from server.sampled_log import SampledLog
+from server.realtime.discovery import SOCKETIO_PATH
+from server.realtime.sampled_log import SampledLog
 
 API_PREFIX = "/api/"
 CORS_METHODS = "GET, POST, OPTIONS"

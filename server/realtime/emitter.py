@@ -25,14 +25,14 @@ from schemas.auth import ResumePosition
 from schemas.base import ServerPayload
 from schemas.chat import ChatReady, UserStreamPayload
 from schemas.registry import CHAT, server_event
-from server.keyed_locks import KeyedLocks
 from server.metrics import Metrics
-from server.packets import event_packet
+from server.realtime.keyed_locks import KeyedLocks
+from server.realtime.packets import event_packet
 from server.stores.replay_store import ReplayStore, StoredEvent
 
 
 class OutboundGuard(Protocol):
-    """Watches each connection's outbound queue (server/engine.py, via NetraServer)."""
+    """Watches each connection's outbound queue (server/realtime/engine.py, via NetraServer)."""
 
     def check_outbound(self, sid: str, namespace: str) -> None: ...
 

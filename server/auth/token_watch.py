@@ -16,8 +16,8 @@ from loguru import logger
 
 from schemas.registry import SYSTEM
 from schemas.system import SystemTokenExpiring
-from server.connection import ConnectionState
-from server.emitter import Emitter
+from server.realtime.connection import ConnectionState
+from server.realtime.emitter import Emitter
 
 Key = tuple[str, str]  # (namespace, sid)
 

@@ -23,7 +23,7 @@ from aiohttp import web
 from engineio import payload
 
 if TYPE_CHECKING:
-    from server.engine import GuardedEngine
+    from server.realtime.engine import GuardedEngine
 
 PAYLOAD_TOO_LARGE = "payload too large"
 BODY_TIMEOUT = "request body timeout"

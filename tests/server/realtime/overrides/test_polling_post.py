@@ -14,7 +14,7 @@ import pytest
 from tests.conftest import SettingsFactory
 from tests.harness import LiveServer, live_server
 from tests.raw_engineio import polling_handshake, socket_url
-from tests.server.test_bad_frames import assert_quiet, metric
+from tests.server.realtime.test_bad_frames import assert_quiet, metric
 
 
 async def raw_post(server_url: str, sid: str, head: str, body: bytes = b"") -> tuple[int, float]:

@@ -1,0 +1,1 @@
+"""The `netra-ws` command: serve, smoke, chat, token, config."""
