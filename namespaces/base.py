@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import math
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import socketio
 from loguru import logger
@@ -20,8 +21,7 @@ from socketio.exceptions import ConnectionRefusedError as SioConnectionRefusedEr
 from namespaces.payloads import parse_payload
 from schemas.ack import AckError, ErrorBody, ErrorCode
 from schemas.auth import ConnectAuth, ConnectRefusal
-from schemas.base import ServerPayload
-from schemas.registry import CLIENT_EVENTS, ERROR_EVENTS
+from schemas.events import ClientEvent, NamespaceSpec
 from server.auth.connect import authenticate_connect, client_address, refuse
 from server.auth.errors import AuthFailure
 from server.context import ServerContext
@@ -30,23 +30,44 @@ from server.realtime.connection import SESSION_KEY, ConnectionState
 from server.realtime.sio_server import ack_requested
 from server.types import Environ
 
-Handler = Callable[[str, Any], Awaitable[ServerPayload]]
+P = TypeVar("P", bound=BaseModel)
+R = TypeVar("R", bound=BaseModel)
+
+
+@dataclass(frozen=True, slots=True)
+class BoundHandler(Generic[P, R]):
+    event: ClientEvent[P, R]
+    handler: Callable[[str, P], Awaitable[R]]
+
+
+def on(event: ClientEvent[P, R], handler: Callable[[str, P], Awaitable[R]]) -> BoundHandler[P, R]:
+    """Bind a handler to a client event: mypy checks that it takes the event's payload model
+    (after the sid) and returns its result model."""
+    return BoundHandler(event, handler)
+
+
+_RESUME_KEY = "resume"
 
 
 class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     """A singleton per namespace: per-connection state lives in the session (and, for the
     per-event path, in `ctx.connections`), not on self."""
 
-    def __init__(self, namespace: str, ctx: ServerContext) -> None:
-        super().__init__(namespace)
+    def __init__(self, spec: NamespaceSpec, ctx: ServerContext) -> None:
+        super().__init__(spec.path)
+        self.spec = spec
         self.ctx = ctx
-        self.handlers: Mapping[str, Handler] = self.event_handlers()
-        missing = {n for (ns, n) in CLIENT_EVENTS if ns == namespace} - set(self.handlers)
+        self.handlers: dict[str, BoundHandler[Any, Any]] = {}
+        for bound in self.event_handlers():
+            if spec.client_events.get(bound.event.name) is not bound.event:
+                raise TypeError(f"{bound.event.name} is not an event of {spec.path}")
+            self.handlers[bound.event.name] = bound
+        missing = set(spec.client_events) - set(self.handlers)
         if missing:
             raise TypeError(f"{type(self).__name__} has no handler for {sorted(missing)}")
 
-    def event_handlers(self) -> Mapping[str, Handler]:
-        """Event name -> handler taking (sid, validated payload) and returning the ack data."""
+    def event_handlers(self) -> Sequence[BoundHandler[Any, Any]]:
+        """Each client event of the namespace bound to its handler with `on`."""
         raise NotImplementedError
 
     # Events whose handlers never wait on anything (no I/O, no lock): they run on the
@@ -54,13 +75,25 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
     inline_events: frozenset[str] = frozenset()
 
     async def on_authenticated(self, sid: str, state: ConnectionState, auth: ConnectAuth) -> None:
-        """Runs inside the connect handler after auth succeeded; may still refuse."""
+        """Runs inside the connect handler after auth succeeded; may still refuse. With a
+        user stream, keeps the client's resume position for `after_connect`."""
+        if self.spec.has_stream:
+            async with self.session(sid) as session:
+                session[_RESUME_KEY] = auth.resume
 
     async def after_connect(self, sid: str) -> None:
-        """Runs once the client has been told its connect succeeded."""
+        """Runs once the client has been told its connect succeeded. With a user stream,
+        joins it: what the client missed first, then `<namespace>:ready`."""
+        if self.spec.has_stream:
+            session = await self.get_session(sid)
+            state = await self.connection(sid)
+            resume = session.get(_RESUME_KEY)
+            await self.ctx.emitter.attach(sid, state.principal.id, resume, self.namespace)
 
     async def on_closed(self, sid: str, state: ConnectionState | None, reason: str) -> None:
         """Runs on disconnect."""
+        if self.spec.has_stream and state is not None:
+            self.ctx.emitter.detach(sid, state.principal.id, self.namespace)
 
     async def connection(self, sid: str) -> ConnectionState:
         known = self.ctx.connections.get(sid)
@@ -85,16 +118,15 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """An event the client sent: its ack, also reported as an error event if it wanted none."""
         name = event if isinstance(event, str) else repr(event)
         ack = await self.dispatch(sid, name, args)
-        known = name if (self.namespace, name) in CLIENT_EVENTS else "unknown"
+        known = name if name in self.handlers else "unknown"
         if not isinstance(ack, AckError):
             self.ctx.metrics.count_event(self.namespace, known, "ok")
             return ack
         self.ctx.metrics.count_event(self.namespace, known, ack.error.code.value)
         if not ack_requested.get():
-            error_event = ERROR_EVENTS[self.namespace]
             await self.ctx.emitter.to_connection(
                 sid,
-                error_event(code=ack.error.code, message=ack.error.message, event=name[:200]),
+                self.spec.error(code=ack.error.code, message=ack.error.message, event=name[:200]),
             )
         return ack.model_dump(mode="json", exclude_none=True)
 
@@ -107,15 +139,17 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         throttled = await self._throttle(sid, event)
         if throttled is not None:
             return throttled
-        spec = CLIENT_EVENTS.get((self.namespace, event))
-        handler = self.handlers.get(event)
-        if spec is None or handler is None:
+        bound = self.handlers.get(event)
+        if bound is None:
             return _error(
                 ErrorCode.UNKNOWN_EVENT, f"Unknown event {event[:100]!r} on {self.namespace}"
             )
+        refused = self._out_of_scope(sid, bound.event)
+        if refused is not None:
+            return refused
         try:
-            payload: BaseModel = parse_payload(spec.model, args)
-            result = await handler(sid, payload)
+            payload: BaseModel = parse_payload(bound.event.model, args)
+            result = await bound.handler(sid, payload)
             return {"ok": True, "data": result.model_dump(mode="json")}
         except AppError as exc:
             return _error(exc.code, exc.message, exc.details)
@@ -129,6 +163,19 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 ref,
             )
             return _error(ErrorCode.INTERNAL, f"Internal error (ref {ref})", {"ref": ref})
+
+    def _out_of_scope(self, sid: str, event: ClientEvent[Any, Any]) -> AckError | None:
+        """A service principal may send only what its token's scopes grant."""
+        state = self.ctx.connections.get(sid)
+        if event.scope is None or state is None or state.principal.kind != "service":
+            return None
+        if event.scope in state.principal.scopes:
+            return None
+        return _error(
+            ErrorCode.FORBIDDEN,
+            f"{event.name} needs scope {event.scope!r}, which this token does not grant",
+            {"scope": event.scope},
+        )
 
     async def _throttle(self, sid: str, event: str) -> AckError | None:
         state = self.ctx.connections.get(sid)

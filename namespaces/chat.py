@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
 
-from namespaces.base import EventNamespace, Handler
-from schemas.auth import ConnectAuth
+from namespaces.base import BoundHandler, EventNamespace, on
 from schemas.chat import (
     ChatExamples,
     ChatHistory,
@@ -18,43 +18,34 @@ from schemas.chat import (
     StopResult,
     ThreadsResult,
 )
-from schemas.registry import CHAT
+from schemas.registry import (
+    CHAT_EXAMPLES,
+    CHAT_HISTORY,
+    CHAT_NAMESPACE,
+    CHAT_SEND,
+    CHAT_STOP,
+    CHAT_THREADS,
+)
 from server.agent.examples import EXAMPLES
 from server.chat.service import ChatService
 from server.context import ServerContext
-from server.realtime.connection import ConnectionState
-
-_RESUME_KEY = "resume"
 
 
 class ChatNamespace(EventNamespace):
     def __init__(self, ctx: ServerContext, chat: ChatService) -> None:
         self.chat = chat
-        super().__init__(CHAT, ctx)
+        super().__init__(CHAT_NAMESPACE, ctx)
 
-    inline_events = frozenset({"chat:examples"})
+    inline_events = frozenset({CHAT_EXAMPLES.name})
 
-    def event_handlers(self) -> Mapping[str, Handler]:
-        return {
-            "chat:send": self.send,
-            "chat:stop": self.stop,
-            "chat:threads": self.threads,
-            "chat:history": self.history,
-            "chat:examples": self.examples,
-        }
-
-    async def on_authenticated(self, sid: str, state: ConnectionState, auth: ConnectAuth) -> None:
-        async with self.session(sid) as session:
-            session[_RESUME_KEY] = auth.resume
-
-    async def after_connect(self, sid: str) -> None:
-        session = await self.get_session(sid)
-        state = await self.connection(sid)
-        await self.ctx.emitter.attach(sid, state.principal.id, session.get(_RESUME_KEY))
-
-    async def on_closed(self, sid: str, state: ConnectionState | None, reason: str) -> None:
-        if state is not None:
-            self.ctx.emitter.detach(sid, state.principal.id)
+    def event_handlers(self) -> Sequence[BoundHandler[Any, Any]]:
+        return (
+            on(CHAT_SEND, self.send),
+            on(CHAT_STOP, self.stop),
+            on(CHAT_THREADS, self.threads),
+            on(CHAT_HISTORY, self.history),
+            on(CHAT_EXAMPLES, self.examples),
+        )
 
     async def send(self, sid: str, payload: ChatSend) -> SendResult:
         state = await self.connection(sid)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
-from namespaces.base import EventNamespace, Handler
+from namespaces.base import BoundHandler, EventNamespace, on
 from schemas.ack import ErrorCode
-from schemas.registry import CHAT, SYSTEM
+from schemas.registry import SYSTEM_AUTH_REFRESH, SYSTEM_NAMESPACE, SYSTEM_PING
 from schemas.system import (
     AuthRefreshResult,
     PingResult,
@@ -29,14 +30,15 @@ _REFRESH_ERRORS = {
 
 class SystemNamespace(EventNamespace):
     def __init__(self, ctx: ServerContext) -> None:
-        super().__init__(SYSTEM, ctx)
+        super().__init__(SYSTEM_NAMESPACE, ctx)
 
-    inline_events = frozenset({"system:ping"})
+    inline_events = frozenset({SYSTEM_PING.name})
 
-    def event_handlers(self) -> Mapping[str, Handler]:
-        return {"system:ping": self.ping, "system:auth_refresh": self.auth_refresh}
+    def event_handlers(self) -> Sequence[BoundHandler[Any, Any]]:
+        return (on(SYSTEM_PING, self.ping), on(SYSTEM_AUTH_REFRESH, self.auth_refresh))
 
     async def after_connect(self, sid: str) -> None:
+        await super().after_connect(sid)
         state = await self.connection(sid)
         hello = SystemHello(
             server_version=__version__,
@@ -60,7 +62,7 @@ class SystemNamespace(EventNamespace):
             raise AppError(ErrorCode.FORBIDDEN, "A refreshed token must be for the same subject")
         # The new token covers every namespace this client opened on its connection.
         eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace)
-        for namespace in (SYSTEM, CHAT):
+        for namespace in (spec.path for spec in self.ctx.registry.namespaces):
             other = self.server.manager.sid_from_eio_sid(eio_sid, namespace)
             if other is None:
                 continue

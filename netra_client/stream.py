@@ -7,7 +7,8 @@ from datetime import datetime
 from typing import Any, Generic, TypeVar
 
 from schemas.auth import ResumePosition
-from schemas.chat import ChatReady, StreamEnvelope, UserStreamPayload
+from schemas.chat import ChatReady, UserStreamPayload
+from schemas.events import StreamEnvelope
 
 S = TypeVar("S", bound=UserStreamPayload)
 

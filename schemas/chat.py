@@ -8,7 +8,7 @@ from uuid import UUID
 from pydantic import Field, JsonValue
 
 from schemas.base import ClientPayload, ServerPayload, UtcDatetime
-from schemas.system import EventError
+from schemas.events import EventError, StreamPayload, StreamReady
 
 MessageStatus = Literal["complete", "streaming", "stopped", "failed"]
 Recovery = Literal["fresh", "recovered", "reset"]
@@ -119,15 +119,8 @@ class ExamplesResult(ServerPayload):
 # Server to client, the user's stream: the emitter adds `seq` and `ts` to each.
 
 
-class UserStreamPayload(ServerPayload):
-    """An event every connection of the user receives, sequenced and kept for replay."""
-
-
-class StreamEnvelope(ServerPayload):
-    """The fields the emitter stamps on every user-stream event."""
-
-    seq: int = Field(ge=1)
-    ts: UtcDatetime
+class UserStreamPayload(StreamPayload):
+    """An event every connection of the user receives on /chat, sequenced and kept for replay."""
 
 
 class ChatMessageEvent(UserStreamPayload):
@@ -183,11 +176,8 @@ class AgentRunStopped(UserStreamPayload):
 # Server to client, one connection
 
 
-class ChatReady(ServerPayload):
-    epoch: str
-    head_seq: int
-    recovery: Recovery
-    replayed: int
+class ChatReady(StreamReady):
+    pass
 
 
 class ChatErrorEvent(EventError):

@@ -12,6 +12,12 @@ class _Doc(BaseModel):
 
 
 class NamespacePaths(_Doc):
+    """Each namespace the server serves, by name: /chat and /system, and any an application
+    added (docs/extending.md)."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    __pydantic_extra__: dict[str, str]
+
     chat: str = "/chat"
     system: str = "/system"
 
@@ -60,3 +66,5 @@ class WsConfig(_Doc):
     timeouts: Timeouts
     limits: Limits
     replay: ReplayPolicy
+    # What of the protocol's version 1.1 additions this server serves ("publish", ...).
+    features: list[str] = []

@@ -16,12 +16,13 @@ from schemas.auth import (
     ResumePosition,
 )
 from schemas.base import ClientPayload
-from schemas.chat import StreamEnvelope
 from schemas.discovery import WsConfig
-from schemas.registry import EVENTS, is_user_stream
+from schemas.events import StreamEnvelope
+from schemas.publish import PublishAccepted, PublishRequest
+from schemas.registry import Registry, is_user_stream
 
 
-def build_event_schema(protocol_version: int = 1) -> dict[str, Any]:
+def build_event_schema(registry: Registry, protocol_version: int = 1) -> dict[str, Any]:
     """One document: `events` maps each name to its payload (and ack data) schema refs."""
     models: list[type[BaseModel]] = [
         AckOk,
@@ -32,8 +33,10 @@ def build_event_schema(protocol_version: int = 1) -> dict[str, Any]:
         DevLoginResponse,
         WsConfig,
         StreamEnvelope,
+        PublishRequest,
+        PublishAccepted,
     ]
-    for spec in EVENTS:
+    for spec in registry.events:
         models.append(spec.model)
         if spec.ack_model is not None:
             models.append(spec.ack_model)
@@ -46,7 +49,7 @@ def build_event_schema(protocol_version: int = 1) -> dict[str, Any]:
         return keyed[(model, _mode(model))]
 
     events: dict[str, Any] = {}
-    for spec in EVENTS:
+    for spec in registry.events:
         entry: dict[str, Any] = {
             "namespace": spec.namespace,
             "direction": spec.direction.value,

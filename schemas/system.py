@@ -6,8 +6,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from schemas.ack import ErrorCode
 from schemas.base import ClientPayload, ServerPayload, UtcDatetime
+from schemas.events import EventError
 from schemas.principal import Principal
 
 # Client to server
@@ -55,14 +55,6 @@ class SystemTokenExpiring(ServerPayload):
 
 class SystemShutdown(ServerPayload):
     reconnect_after_ms: int
-
-
-class EventError(ServerPayload):
-    """Sent as `<namespace>:error` when an event sent without an ack fails."""
-
-    code: ErrorCode
-    message: str
-    event: str
 
 
 class SystemErrorEvent(EventError):

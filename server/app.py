@@ -11,6 +11,7 @@ from loguru import logger
 
 from namespaces.chat import ChatNamespace
 from namespaces.system import SystemNamespace
+from schemas.registry import Registry
 from schemas.system import SystemShutdown
 from server.agent.calculator import calculator_tool
 from server.agent.models import build_chat_model
@@ -21,6 +22,7 @@ from server.app_keys import (
     DEV_TOKENS,
     METRICS,
     ORPHANS,
+    PUBLISHER,
     READINESS,
     REPLAY,
     RUN_CONTROL,
@@ -41,16 +43,20 @@ from server.cluster.orphans import OrphanReaper
 from server.context import ServerContext
 from server.http import dev_login, discovery, health, web_client
 from server.http import metrics as metrics_route
+from server.http import publish as publish_route
 from server.metrics import Metrics
 from server.readiness import Readiness
+from server.realtime.assembly import Realtime, load_extensions
 from server.realtime.bad_frames import BadFrames
 from server.realtime.connection import ConnectionRegistry
 from server.realtime.discovery import SOCKETIO_PATH, build_ws_config
 from server.realtime.emitter import Emitter
 from server.realtime.limits import ConnectionCap, RateLimiter
 from server.realtime.origins import OriginPolicy, origin_middlewares
+from server.realtime.publisher import Publisher
 from server.realtime.sampled_log import SampledLog
 from server.realtime.sio_server import NetraServer
+from server.realtime.topics import Topics
 from server.settings import Settings
 from server.stores.factory import chat_store_from_url
 
@@ -61,7 +67,6 @@ def create_app(settings: Settings) -> web.Application:
     app = web.Application(client_max_size=settings.max_payload_bytes)
     app[SETTINGS] = settings
     app[READINESS] = Readiness()
-    app[WS_CONFIG] = build_ws_config(settings, replay_enabled=True)
 
     signing_secret = dev_signing_secret(settings) if settings.auth_mode == "dev" else None
     manager = cluster.client_manager(settings)
@@ -90,7 +95,8 @@ def create_app(settings: Settings) -> web.Application:
     )
     metrics.polling_posts_in_flight.set_function(lambda: sio.eio.posts_in_flight)
     replay = cluster.replay_store(settings)
-    emitter = Emitter(sio, replay, metrics, outbound=sio)
+    registry = Registry(())
+    emitter = Emitter(sio, replay, metrics, registry=registry, outbound=sio)
     if manager is not None:
         manager.stream_handler = emitter.deliver_published
         manager.on_resubscribed = emitter.catch_up_all
@@ -107,7 +113,9 @@ def create_app(settings: Settings) -> web.Application:
         connection_cap=ConnectionCap(settings.max_connections_per_user),
         connections=ConnectionRegistry(),
         log_sampler=log_sampler,
+        registry=registry,
     )
+    publisher = Publisher(emitter, Topics())
     store = chat_store_from_url(settings.database_url)
     runs = RunRegistry()
     runner = AgentRunner(
@@ -129,8 +137,13 @@ def create_app(settings: Settings) -> web.Application:
     app[SIO] = sio
     app[CHAT_STORE] = store
     app[RUNS] = runs
-    sio.register_namespace(SystemNamespace(ctx))
-    sio.register_namespace(ChatNamespace(ctx, chat))
+    app[PUBLISHER] = publisher
+    realtime = Realtime(app, sio, ctx, publisher)
+    realtime.include(SystemNamespace(ctx))
+    realtime.include(ChatNamespace(ctx, chat))
+    for extension in load_extensions(settings.extensions):
+        extension(realtime)
+    app[WS_CONFIG] = build_ws_config(settings, registry, replay_enabled=True)
     if settings.admin_ui and settings.admin_password is not None:
         # Read-only in production: watching is fine there, kicking users out is not.
         sio.instrument(
@@ -146,6 +159,7 @@ def create_app(settings: Settings) -> web.Application:
     health.add_routes(app)
     metrics_route.add_routes(app)
     discovery.add_routes(app)
+    publish_route.add_routes(app)
     if signing_secret is not None:
         app[DEV_TOKENS] = DevTokenIssuer(
             signing_secret, settings.dev_token_ttl_s, settings.jwt_issuer, settings.jwt_audience

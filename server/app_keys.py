@@ -12,6 +12,7 @@ from server.cluster.run_control import RunControl
 from server.context import ServerContext
 from server.metrics import Metrics
 from server.readiness import Readiness
+from server.realtime.publisher import Publisher
 from server.realtime.sio_server import NetraServer
 from server.settings import Settings
 from server.stores.chat_store import ChatStore
@@ -29,3 +30,4 @@ METRICS = web.AppKey("metrics", Metrics)
 REPLAY = web.AppKey("replay", ReplayStore)
 RUN_CONTROL = web.AppKey("run_control", RunControl)
 ORPHANS = web.AppKey("orphans", OrphanReaper)
+PUBLISHER = web.AppKey("publisher", Publisher)

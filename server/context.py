@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from schemas.registry import Registry
 from server.auth.token_watch import TokenWatch
 from server.auth.verifier import TokenVerifier
 from server.metrics import Metrics
@@ -28,3 +29,5 @@ class ServerContext:
     connections: ConnectionRegistry
     # Lines anyone can cause (refusals, bad frames) are written within its budget.
     log_sampler: SampledLog
+    # The namespaces and events this app serves.
+    registry: Registry

@@ -115,6 +115,10 @@ class Settings(BaseSettings):
     # Web client
     client_dist: str = "client_js/dist"
 
+    # More namespaces and topics: `module:function` entries, each given the app to extend
+    # (docs/extending.md).
+    extensions: CommaList = Field(default_factory=list)
+
     @model_validator(mode="before")
     @classmethod
     def _cluster_transports(cls, data: object) -> object:
@@ -124,7 +128,7 @@ class Settings(BaseSettings):
             return {**data, "transports": ["websocket"]}
         return data
 
-    @field_validator("jwt_algorithms", "allowed_origins", "transports", mode="before")
+    @field_validator("jwt_algorithms", "allowed_origins", "transports", "extensions", mode="before")
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

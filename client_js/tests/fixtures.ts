@@ -144,6 +144,7 @@ export const CONFIG: WsConfig = {
   timeouts: { ping_interval_ms: 25000, ping_timeout_ms: 20000, ack_timeout_ms: 1000, connect_timeout_ms: 1000 },
   limits: { max_payload_bytes: 1_000_000, max_message_chars: 20_000, events_per_minute: 600 },
   replay: { enabled: true, max_events: 10000, ttl_s: 3600 },
+  features: [],
 };
 
 export function state(overrides: Partial<ChatState> = {}): ChatState {

@@ -136,3 +136,16 @@ describe("reducer: connection and threads", () => {
     expect(s.messages.gone).toBeUndefined();
   });
 });
+
+describe("reducer: app:event", () => {
+  it("shows a notification once, even when it is replayed", () => {
+    const note = ev("app:event", 7, { topic: "notification", data: { title: "Build done", body: "all green", level: "warning" } });
+    const s = apply(loaded(), note, note);
+    expect(s.notices).toEqual([{ id: "app-event-7", level: "warning", text: "Build done: all green" }]);
+  });
+
+  it("ignores topics it does not know", () => {
+    const s = apply(loaded(), ev("app:event", 8, { topic: "billing.invoice", data: { id: 1 } }));
+    expect(s.notices).toEqual([]);
+  });
+});

@@ -120,11 +120,21 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
         if kind == "dev":
             return DevPrincipal(id=sub, display_name=str(name))
         if kind == "service":
-            scope = claims.get("scope", "")
-            scopes = tuple(scope.split()) if isinstance(scope, str) else ()
-            return ServicePrincipal(id=sub, display_name=str(name), scopes=scopes)
+            return ServicePrincipal(id=sub, display_name=str(name), scopes=_scopes(claims))
     except ValidationError as exc:
         raise AuthFailure(
             "token_invalid", "Token is not valid", "malformed identity claims"
         ) from exc
     raise AuthFailure("forbidden", "Unknown principal kind", f"unknown kind claim {kind!r}", sub)
+
+
+def _scopes(claims: dict[str, Any]) -> tuple[str, ...]:
+    """`scope` (space-separated, OAuth 2.0) and `scopes` (a list), together."""
+    found: list[str] = []
+    scope = claims.get("scope")
+    if isinstance(scope, str):
+        found.extend(scope.split())
+    listed = claims.get("scopes")
+    if isinstance(listed, list):
+        found.extend(item for item in listed if isinstance(item, str))
+    return tuple(dict.fromkeys(found))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.json_schema import build_event_schema
-from server.app_keys import WS_CONFIG
+from server.app_keys import CONTEXT, WS_CONFIG
 
 _NO_CACHE = {"Cache-Control": "no-store"}
 
@@ -16,7 +16,7 @@ async def ws_config(request: web.Request) -> web.Response:
 
 
 async def ws_schema(request: web.Request) -> web.Response:
-    return web.json_response(build_event_schema())
+    return web.json_response(build_event_schema(request.app[CONTEXT].registry))
 
 
 def add_routes(app: web.Application) -> None:

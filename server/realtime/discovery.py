@@ -13,21 +13,25 @@ from schemas.discovery import (
     Timeouts,
     WsConfig,
 )
+from schemas.registry import Registry
 from server import __version__
 from server.settings import Settings
 
 SOCKETIO_PATH = "/socket.io"
+# What of the contract's "Version 1.1 additions" this server serves.
+FEATURES = ("publish", "scopes")
 DEV_LOGIN_PATH = "/api/auth/dev-login"
 
 
-def build_ws_config(settings: Settings, *, replay_enabled: bool) -> WsConfig:
+def build_ws_config(settings: Settings, registry: Registry, *, replay_enabled: bool) -> WsConfig:
     transports = cast(list[Literal["websocket", "polling"]], list(settings.transports))
     return WsConfig(
         server_version=__version__,
         deployment_id=settings.deployment_id,
         url=settings.public_url,
         path=SOCKETIO_PATH,
-        namespaces=NamespacePaths(),
+        namespaces=NamespacePaths(**{spec.key: spec.path for spec in registry.namespaces}),
+        features=list(FEATURES),
         transports=transports,
         auth=AuthInfo(
             mode=settings.auth_mode,

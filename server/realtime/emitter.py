@@ -1,11 +1,20 @@
 """The one way out: every server-to-client event leaves through the Emitter.
 
-User-stream events are numbered per user by the replay store and kept there. On one node
-the Emitter then delivers each to the user's connections itself; in cluster mode the store
-publishes it and every node delivers it from its subscription (server/cluster/delivery.py).
-Either way delivery to local connections runs under the user's lock, which a connection
-attaching (fresh or resuming) also takes: nothing emitted meanwhile is lost, reordered or
-doubled for it.
+Events are typed: the name and namespace come from the app's registry
+(schemas/registry.py), never from callers. Four ways out:
+
+- `to_user`: a user-stream event (a `StreamPayload`) on its namespace: numbered per user
+  and namespace by the replay store, kept for replay, sent to every connection of that user
+  on that namespace, on every node;
+- `to_connection`: a direct reply to one connection (hello, ready, errors);
+- `to_room`: every connection in a room, on every node (python-socketio's rooms);
+- `to_namespace`: every local connection of a namespace (this node's notices, shutdown).
+
+On one node the Emitter delivers each user-stream event to the user's connections itself;
+in cluster mode the store publishes it and every node delivers it from its subscription
+(server/cluster/delivery.py). Either way delivery to local connections runs under the
+stream's lock, which a connection attaching (fresh or resuming) also takes: nothing emitted
+meanwhile is lost, reordered or doubled for it.
 """
 
 from __future__ import annotations
@@ -23,8 +32,8 @@ from loguru import logger
 
 from schemas.auth import ResumePosition
 from schemas.base import ServerPayload
-from schemas.chat import ChatReady, UserStreamPayload
-from schemas.registry import CHAT, server_event
+from schemas.events import StreamPayload, StreamReady
+from schemas.registry import CHAT, Registry
 from server.metrics import Metrics
 from server.realtime.keyed_locks import KeyedLocks
 from server.realtime.packets import event_packet
@@ -39,9 +48,24 @@ class OutboundGuard(Protocol):
     def expect_outbound(self, sid: str, namespace: str, packets: int) -> None: ...
 
 
+def stream_key(namespace: str, user_id: str) -> str:
+    """The replay store's key of a user's stream on a namespace.
+
+    /chat keeps the bare user id (the key histories were first stored under); any other
+    namespace, or a user id that starts like a namespace, is `<namespace>:<user id>`.
+    Namespace paths hold no `:` (schemas/events.py), so no two streams share a key."""
+    if namespace == CHAT and not user_id.startswith("/"):
+        return user_id
+    return f"{namespace}:{user_id}"
+
+
+def stream_namespace(key: str) -> str:
+    return key.partition(":")[0] if key.startswith("/") else CHAT
+
+
 @dataclass(slots=True)
 class _Follower:
-    """A local /chat connection's place in its user's stream."""
+    """A local connection's place in its stream."""
 
     epoch: str
     through: int  # the last seq it was sent
@@ -49,28 +73,28 @@ class _Follower:
 
 
 class Emitter:
-    """Typed emits: the event name and namespace come from the registry, never from callers."""
-
     def __init__(
         self,
         sio: socketio.AsyncServer,
         replay: ReplayStore,
         metrics: Metrics,
         *,
+        registry: Registry | None = None,
         outbound: OutboundGuard | None = None,
     ) -> None:
         self._sio = sio
+        self.registry = registry or Registry()
         self._outbound = outbound
         self._metrics = metrics
         self._replay = replay
-        self._user_locks = KeyedLocks()
-        # Per user, each local /chat connection and its place in the stream.
+        self._stream_locks = KeyedLocks()
+        # Per stream key, each local connection following it and its place in it.
         self._attached: dict[str, dict[str, _Follower]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def to_connection(self, sid: str, payload: ServerPayload) -> None:
         """A direct reply to one local connection (hello, ready, errors)."""
-        spec = server_event(type(payload))
+        spec = self.registry.server_event(type(payload))
         await self._sio.emit(
             spec.name,
             payload.model_dump(mode="json"),
@@ -81,55 +105,72 @@ class Emitter:
         self._metrics.count_out(spec.name)
         self._check_outbound([sid], spec.namespace)
 
+    async def to_room(self, room: str, payload: ServerPayload) -> None:
+        """Every connection in `room` on the payload's namespace, on every node."""
+        spec = self.registry.server_event(type(payload))
+        await self._sio.emit(
+            spec.name, payload.model_dump(mode="json"), to=room, namespace=spec.namespace
+        )
+        self._metrics.count_out(spec.name)
+
     async def to_namespace(self, payload: ServerPayload) -> None:
         """Every local connection of the payload's namespace (this node's notices, shutdown)."""
-        spec = server_event(type(payload))
+        spec = self.registry.server_event(type(payload))
         await self._sio.emit(
             spec.name, payload.model_dump(mode="json"), namespace=spec.namespace, ignore_queue=True
         )
         self._metrics.count_out(spec.name)
 
-    async def to_user(self, user_id: str, payload: UserStreamPayload) -> int:
-        """Sequence, keep and send an event to every connection of the user; returns its seq."""
-        name = server_event(type(payload)).name
+    async def to_user(self, user_id: str, payload: StreamPayload) -> int:
+        """Sequence, keep and send an event to every connection of the user on the
+        payload's namespace; returns its seq."""
+        spec = self.registry.server_event(type(payload))
+        key = stream_key(spec.namespace, user_id)
         body = payload.model_dump(mode="json")
         now = datetime.now(UTC)
         started = time.perf_counter()
         if self._replay.publishes:
-            event = await self._replay.append(user_id, name, body, now)
+            event = await self._replay.append(key, spec.name, body, now)
         else:
-            async with self._user_locks.hold(user_id):
-                event = await self._replay.append(user_id, name, body, now)
-                await self._deliver(user_id, event.name, event.data, event.epoch)
+            async with self._stream_locks.hold(key):
+                event = await self._replay.append(key, spec.name, body, now)
+                await self._deliver(key, event.name, event.data, event.epoch)
         self._metrics.emit_seconds.observe(time.perf_counter() - started)
-        self._metrics.count_out(name)
+        self._metrics.count_out(spec.name)
         return event.seq
 
     async def deliver_published(
-        self, user_id: str, name: str, data: dict[str, Any], epoch: str
+        self, key: str, name: str, data: dict[str, Any], epoch: str
     ) -> None:
         """Cluster mode: an event the store published, heard in seq order."""
-        async with self._user_locks.hold(user_id):
-            await self._deliver(user_id, name, data, epoch)
+        async with self._stream_locks.hold(key):
+            await self._deliver(key, name, data, epoch)
 
-    async def attach(self, sid: str, user_id: str, resume: ResumePosition | None) -> ChatReady:
-        """Join a /chat connection to the user's stream, replaying what it missed first."""
-        eio_sid = self._sio.manager.eio_sid_from_sid(sid, CHAT)
-        async with self._user_locks.hold(user_id):
+    async def attach(
+        self, sid: str, user_id: str, resume: ResumePosition | None, namespace: str
+    ) -> StreamReady:
+        """Join a connection to the user's stream on `namespace`, replaying what it missed
+        first; then send it the namespace's ready event."""
+        ready_model = self.registry.namespace(namespace).ready
+        if ready_model is None:
+            raise ValueError(f"{namespace} has no user stream")
+        key = stream_key(namespace, user_id)
+        eio_sid = self._sio.manager.eio_sid_from_sid(sid, namespace)
+        async with self._stream_locks.hold(key):
             if resume is None:
-                position = await self._replay.position(user_id)
+                position = await self._replay.position(key)
                 recovery, replayed = "fresh", 0
             else:
-                replay = await self._replay.since(user_id, resume.epoch, resume.last_seq)
+                replay = await self._replay.since(key, resume.epoch, resume.last_seq)
                 position = replay.position
-                # The replay and chat:ready are queued at once: not a sign of a slow reader.
-                self._expect_outbound(sid, len(replay.events or ()) + 1)
-                await self._replay_to(eio_sid, replay.events or ())
+                # The replay and the ready event are queued at once: not a slow reader.
+                self._expect_outbound(sid, namespace, len(replay.events or ()) + 1)
+                await self._replay_to(eio_sid, namespace, replay.events or ())
                 recovery = "reset" if replay.events is None else "recovered"
                 replayed = len(replay.events or ())
             follower = _Follower(position.epoch, position.head_seq, eio_sid)
-            self._attached.setdefault(user_id, {})[sid] = follower
-            ready = ChatReady(
+            self._attached.setdefault(key, {})[sid] = follower
+            ready = ready_model(
                 epoch=position.epoch,
                 head_seq=position.head_seq,
                 recovery=recovery,
@@ -140,65 +181,70 @@ class Emitter:
         self._metrics.replayed_events.inc(replayed)
         return ready
 
-    def detach(self, sid: str, user_id: str) -> None:
-        attached = self._attached.get(user_id)
+    def detach(self, sid: str, user_id: str, namespace: str) -> None:
+        key = stream_key(namespace, user_id)
+        attached = self._attached.get(key)
         if attached is not None:
             attached.pop(sid, None)
             if not attached:
-                del self._attached[user_id]
+                del self._attached[key]
 
     async def close(self) -> None:
         await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def catch_up_all(self) -> None:
         """Cluster mode, after the subscription was lost: send each connection what it missed."""
-        for user_id in list(self._attached):
-            async with self._user_locks.hold(user_id):
-                for sid, follower in list(self._attached.get(user_id, {}).items()):
-                    await self._catch_up(user_id, sid, follower)
+        for key in list(self._attached):
+            async with self._stream_locks.hold(key):
+                for sid, follower in list(self._attached.get(key, {}).items()):
+                    await self._catch_up(key, sid, follower)
 
-    async def _deliver(self, user_id: str, name: str, data: dict[str, Any], epoch: str) -> None:
-        followers = self._attached.get(user_id)
+    async def _deliver(self, key: str, name: str, data: dict[str, Any], epoch: str) -> None:
+        followers = self._attached.get(key)
         if not followers:
             return
         seq = int(data["seq"])
         live: list[tuple[str, _Follower]] = []
         for sid, follower in list(followers.items()):
             if follower.epoch != epoch:
-                self._drop(user_id, sid, "its stream's history was lost")
+                self._drop(key, sid, "its stream's history was lost")
             elif seq == follower.through + 1:
                 live.append((sid, follower))
             elif seq > follower.through:
                 # Events this node never heard (a lost subscription): from the store instead.
-                await self._catch_up(user_id, sid, follower)
+                await self._catch_up(key, sid, follower)
         if not live:
             return
+        namespace = stream_namespace(key)
         # Encoded once for every connection of the user.
-        packet = event_packet(CHAT, name, data)
+        packet = event_packet(namespace, name, data)
         send = self._sio._send_eio_packet
         for _, follower in live:
             if follower.eio_sid is not None:
                 await send(follower.eio_sid, packet)
             follower.through = seq
-        self._check_outbound((sid for sid, _ in live), CHAT)
+        self._check_outbound((sid for sid, _ in live), namespace)
 
-    async def _catch_up(self, user_id: str, sid: str, follower: _Follower) -> None:
-        replay = await self._replay.since(user_id, follower.epoch, follower.through)
+    async def _catch_up(self, key: str, sid: str, follower: _Follower) -> None:
+        replay = await self._replay.since(key, follower.epoch, follower.through)
         if replay.events is None:
-            self._drop(user_id, sid, "the events it missed are gone")
+            self._drop(key, sid, "the events it missed are gone")
             return
-        self._expect_outbound(sid, len(replay.events))
-        await self._replay_to(follower.eio_sid, replay.events)
+        namespace = stream_namespace(key)
+        self._expect_outbound(sid, namespace, len(replay.events))
+        await self._replay_to(follower.eio_sid, namespace, replay.events)
         if replay.events:
             follower.through = replay.events[-1].seq
 
-    async def _replay_to(self, eio_sid: str | None, events: Iterable[StoredEvent]) -> None:
+    async def _replay_to(
+        self, eio_sid: str | None, namespace: str, events: Iterable[StoredEvent]
+    ) -> None:
         """Queue stored events on one connection, each encoded once, in seq order."""
         sent: Counter[str] = Counter()
         send = self._sio._send_eio_packet
         for event in events:
             if eio_sid is not None:
-                await send(eio_sid, event_packet(CHAT, event.name, event.data))
+                await send(eio_sid, event_packet(namespace, event.name, event.data))
             sent[event.name] += 1
         for name, count in sent.items():
             self._metrics.count_out(name, count)
@@ -209,17 +255,22 @@ class Emitter:
             for sid in sids:
                 self._outbound.check_outbound(sid, namespace)
 
-    def _expect_outbound(self, sid: str, packets: int) -> None:
+    def _expect_outbound(self, sid: str, namespace: str, packets: int) -> None:
         if self._outbound is not None:
-            self._outbound.expect_outbound(sid, CHAT, packets)
+            self._outbound.expect_outbound(sid, namespace, packets)
 
-    def _drop(self, user_id: str, sid: str, why: str) -> None:
+    def _drop(self, key: str, sid: str, why: str) -> None:
         """Disconnect a connection that cannot be brought up to date: it reconnects, resumes,
         and is told to reload."""
-        self.detach(sid, user_id)
-        logger.bind(sid=sid, user=user_id).warning(
-            "disconnecting sid={} user={}: {}", sid, user_id, why
+        namespace = stream_namespace(key)
+        followers = self._attached.get(key)
+        if followers is not None:
+            followers.pop(sid, None)
+            if not followers:
+                del self._attached[key]
+        logger.bind(sid=sid, stream=key).warning(
+            "disconnecting sid={} stream={} namespace={}: {}", sid, key, namespace, why
         )
-        task = asyncio.create_task(self._sio.disconnect(sid, namespace=CHAT))
+        task = asyncio.create_task(self._sio.disconnect(sid, namespace=namespace))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)

@@ -9,7 +9,10 @@ from typing import Any
 import pytest
 import socketio
 
+from namespaces.base import on
 from namespaces.system import SystemNamespace
+from schemas.registry import SYSTEM_PING
+from schemas.system import PingResult, SystemPing
 from server.app_keys import SIO
 from tests.harness import LiveServer, Recorder, connect
 
@@ -111,11 +114,11 @@ async def test_failing_handler_acks_internal_with_the_logged_reference(
     monkeypatch: pytest.MonkeyPatch,
     log_records: list[dict[str, Any]],
 ) -> None:
-    async def broken(sid: str, payload: object) -> None:
+    async def broken(sid: str, payload: SystemPing) -> PingResult:
         raise RuntimeError("disk on fire")
 
     live_namespace: SystemNamespace = server.app[SIO].namespace_handlers[NS]
-    monkeypatch.setitem(live_namespace.handlers, "system:ping", broken)
+    monkeypatch.setitem(live_namespace.handlers, SYSTEM_PING.name, on(SYSTEM_PING, broken))
     client, _ = alice
     ack = await client.call("system:ping", {"client_time": 1}, namespace=NS)
     assert ack["ok"] is False

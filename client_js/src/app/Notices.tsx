@@ -5,7 +5,12 @@ export function Notices({ notices, onDismiss }: { notices: readonly Notice[]; on
   return (
     <div className="notices">
       {notices.map((n) => (
-        <div key={n.id} className={`banner banner-${n.level}`} role={n.level === "error" ? "alert" : "status"}>
+        <div
+          key={n.id}
+          data-testid="notice"
+          className={`banner banner-${n.level}`}
+          role={n.level === "error" ? "alert" : "status"}
+        >
           <div className="banner-text">{n.text}</div>
           <button className="icon-button" aria-label="Dismiss" onClick={() => onDismiss(n.id)}>
             ×

@@ -1,6 +1,7 @@
 import type { ChatReady, Example, HistoryMessage, SendResult, SystemHello, ThreadView } from "../generated/protocol";
 import { mergeHistory } from "./history";
 import { outgoingSent, queueOutgoing, setDelivery } from "./outbox";
+import { MAX_NOTICES } from "./state";
 import type { ChatState, ConnectionError, ConnectionStatus, Notice, OutgoingMessage, StreamEvent } from "./state";
 import { applyStreamEvent } from "./stream";
 import { sortThreads } from "./threads";
@@ -26,7 +27,6 @@ export type Action =
   | { type: "notice"; notice: Notice }
   | { type: "dismiss"; id: string };
 
-const MAX_NOTICES = 5;
 
 function withoutKey<T>(record: Readonly<Record<string, T>>, key: string): Record<string, T> {
   const { [key]: _dropped, ...rest } = record;

@@ -67,6 +67,9 @@ export interface OutgoingMessage {
   error: { code: string; message: string } | null;
 }
 
+/** Notices shown at once; older ones make room. */
+export const MAX_NOTICES = 5;
+
 export interface Notice {
   id: string;
   level: "info" | "warning" | "error";

@@ -1,7 +1,8 @@
 import type { ChatServerEvents } from "../generated/protocol";
 import { setThreadMessages, updateMessage, upsertMessage } from "./messages";
 import { claimOutgoing } from "./outbox";
-import type { ChatMessage, ChatState, RunInfo, StreamEvent, ToolCall } from "./state";
+import { MAX_NOTICES } from "./state";
+import type { ChatMessage, ChatState, Notice, RunInfo, StreamEvent, ToolCall } from "./state";
 import { touchThread } from "./threads";
 
 /**
@@ -27,6 +28,8 @@ export function applyStreamEvent(state: ChatState, event: StreamEvent): ChatStat
       return finishRun(state, event.payload.run_id, "failed", event.payload.error);
     case "agent:run_stopped":
       return finishRun(state, event.payload.run_id, "stopped", null);
+    case "app:event":
+      return onAppEvent(state, event.payload);
   }
 }
 
@@ -39,9 +42,23 @@ export function eventThread(state: ChatState, event: StreamEvent): string | null
       return event.payload.thread_id;
     case "agent:run_completed":
       return event.payload.message.thread_id;
+    case "app:event":
+      return null;
     default:
       return state.runs[event.payload.run_id]?.threadId ?? null;
   }
+}
+
+/** Topic `notification` is shown as a notice; keyed by seq, so a replay shows it once. */
+function onAppEvent(state: ChatState, e: ChatServerEvents["app:event"]): ChatState {
+  if (e.topic !== "notification") return state;
+  const id = `app-event-${e.seq}`;
+  if (state.notices.some((n) => n.id === id)) return state;
+  const data = e.data as { title?: unknown; body?: unknown; level?: unknown };
+  const level: Notice["level"] = data.level === "warning" || data.level === "error" ? data.level : "info";
+  const title = typeof data.title === "string" ? data.title : "";
+  const body = typeof data.body === "string" && data.body ? `: ${data.body}` : "";
+  return { ...state, notices: [...state.notices, { id, level, text: `${title}${body}` }].slice(-MAX_NOTICES) };
 }
 
 function onUserMessage(state: ChatState, e: ChatServerEvents["chat:message"]): ChatState {

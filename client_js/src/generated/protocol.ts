@@ -28,6 +28,7 @@ export interface ProtocolModels {
   AgentRunStopped: AgentRunStopped;
   AgentToolCall: AgentToolCall;
   AgentToolResult: AgentToolResult;
+  AppEvent: AppEvent;
   AssistantMessageView: AssistantMessageView;
   AuthInfo: AuthInfo;
   AuthRefreshResult: AuthRefreshResult;
@@ -53,6 +54,8 @@ export interface ProtocolModels {
   Limits: Limits;
   NamespacePaths: NamespacePaths;
   PingResult: PingResult;
+  PublishAccepted: PublishAccepted;
+  PublishRequest: PublishRequest;
   ReconnectionPolicy: ReconnectionPolicy;
   ReplayPolicy: ReplayPolicy;
   ResumePosition: ResumePosition;
@@ -138,6 +141,15 @@ export interface AgentToolResult {
   name: string;
   result: JsonValue;
   run_id: string;
+}
+/**
+ * `app:event`: sequenced, replayed and sent to every tab like the chat's own events.
+ */
+export interface AppEvent {
+  data: {
+    [k: string]: unknown;
+  };
+  topic: string;
 }
 export interface AuthInfo {
   dev_login_url: string | null;
@@ -266,13 +278,34 @@ export interface Limits {
   max_message_chars: number;
   max_payload_bytes: number;
 }
+/**
+ * Each namespace the server serves, by name: /chat and /system, and any an application
+ * added (docs/extending.md).
+ */
 export interface NamespacePaths {
   chat: string;
   system: string;
+  [k: string]: string;
 }
 export interface PingResult {
   client_time: number;
   server_time: string;
+}
+/**
+ * `202`: the event's seq in the user's stream.
+ */
+export interface PublishAccepted {
+  seq: number;
+}
+/**
+ * `POST /api/publish`: `data` is validated against the model registered for `topic`.
+ */
+export interface PublishRequest {
+  data: {
+    [k: string]: unknown;
+  };
+  topic: string;
+  user_id: string;
 }
 export interface ReconnectionPolicy {
   attempts: number | null;
@@ -347,6 +380,7 @@ export interface Timeouts {
 export interface WsConfig {
   auth: AuthInfo;
   deployment_id: string;
+  features: string[];
   limits: Limits;
   namespaces: NamespacePaths;
   path: string;
@@ -368,6 +402,7 @@ export interface ChatServerEvents {
   "agent:run_stopped": StreamEnvelope & AgentRunStopped;
   "agent:tool_call": StreamEnvelope & AgentToolCall;
   "agent:tool_result": StreamEnvelope & AgentToolResult;
+  "app:event": StreamEnvelope & AppEvent;
   "chat:error": ChatErrorEvent;
   "chat:message": StreamEnvelope & ChatMessageEvent;
   "chat:ready": ChatReady;
@@ -425,7 +460,7 @@ export type ClientToServerEvents = {
 };
 
 /** Events that carry seq and ts, reach every tab of the user and are replayed on resume. */
-export const USER_STREAM_EVENTS = ["agent:delta", "agent:run_completed", "agent:run_failed", "agent:run_started", "agent:run_stopped", "agent:tool_call", "agent:tool_result", "chat:message"] as const;
+export const USER_STREAM_EVENTS = ["agent:delta", "agent:run_completed", "agent:run_failed", "agent:run_started", "agent:run_stopped", "agent:tool_call", "agent:tool_result", "app:event", "chat:message"] as const;
 export type UserStreamEventName = (typeof USER_STREAM_EVENTS)[number];
 
 export const PROTOCOL_VERSION = 1;

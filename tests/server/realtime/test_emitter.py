@@ -10,6 +10,7 @@ from engineio import packet as eio_packet
 
 from schemas.auth import ResumePosition
 from schemas.chat import AgentDelta
+from schemas.registry import CHAT
 from server.metrics import Metrics
 from server.realtime.emitter import Emitter
 from server.stores.replay_memory import MemoryReplayStore
@@ -83,8 +84,8 @@ async def test_user_events_are_numbered_kept_and_counted() -> None:
     replay = MemoryReplayStore(max_events=100, ttl_s=60)
     metrics = Metrics()
     emitter = Emitter(sio, replay, metrics)
-    await emitter.attach("s1", "alice", None)
-    await emitter.attach("s2", "alice", None)
+    await emitter.attach("s1", "alice", None, CHAT)
+    await emitter.attach("s2", "alice", None, CHAT)
     seqs = [await emitter.to_user("alice", AgentDelta(run_id="r", text=str(i))) for i in range(3)]
     assert seqs == [1, 2, 3]
     assert sorted({eio_sid for eio_sid, _ in sio.packets}) == ["eio-s1", "eio-s2"]
@@ -108,7 +109,9 @@ async def test_a_resume_replays_each_missed_event_then_ready() -> None:
     emitter = Emitter(sio, replay, Metrics())
     for i in range(5):
         await emitter.to_user("alice", AgentDelta(run_id="r", text=str(i)))
-    ready = await emitter.attach("s1", "alice", ResumePosition(epoch=replay.epoch, last_seq=2))
+    ready = await emitter.attach(
+        "s1", "alice", ResumePosition(epoch=replay.epoch, last_seq=2), CHAT
+    )
     assert (ready.recovery, ready.replayed, ready.head_seq) == ("recovered", 3, 5)
     assert [data["seq"] for _, data in _events([t for _, t in sio.packets])] == [3, 4, 5]
     assert [name for name, _, _ in sio.emitted] == ["chat:ready"]
@@ -133,7 +136,7 @@ async def test_events_emitted_while_a_resume_reads_the_store_reach_it_once_in_or
     for i in range(3):
         await emitter.to_user("alice", AgentDelta(run_id="r", text=str(i)))
     resume = ResumePosition(epoch=replay.epoch, last_seq=1)
-    resuming = asyncio.create_task(emitter.attach("s1", "alice", resume))
+    resuming = asyncio.create_task(emitter.attach("s1", "alice", resume, CHAT))
     await asyncio.sleep(0)  # the resume is reading the store
     for i in range(3, 8):
         await emitter.to_user("alice", AgentDelta(run_id="r", text=str(i)))

@@ -1,0 +1,1 @@
+"""Runnable examples of extending netra-ws; each is exercised by the tests."""
