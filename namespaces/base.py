@@ -123,6 +123,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             self.ctx.metrics.count_event(self.namespace, known, "ok")
             return ack
         self.ctx.metrics.count_event(self.namespace, known, ack.error.code.value)
+        self._log_refused(sid, name, ack.error)
         if not ack_requested.get():
             await self.ctx.emitter.to_connection(
                 sid,
@@ -163,6 +164,31 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
                 ref,
             )
             return _error(ErrorCode.INTERNAL, f"Internal error (ref {ref})", {"ref": ref})
+
+    def _log_refused(self, sid: str, event: str, error: ErrorBody) -> None:
+        """One line per refused event: namespace, sid, user, event, code; never the payload
+        (which may hold a token). Rate limits and handler failures have lines of their own;
+        anyone can send bad events, so each (namespace, code) is sampled."""
+        if error.code in (ErrorCode.RATE_LIMITED, ErrorCode.INTERNAL):
+            return
+        held = self.ctx.log_sampler.admit(f"refused {self.namespace} {error.code.value}")
+        if held is None:
+            return
+        state = self.ctx.connections.get(sid)
+        user = state.principal.id if state is not None else "-"
+        logger.bind(
+            event="event_refused", namespace=self.namespace, sid=sid, user=user, code=error.code
+        ).warning(
+            "event refused namespace={} sid={} user={} event={!r} code={} message={!r} "
+            "suppressed={}",
+            self.namespace,
+            sid,
+            user,
+            event[:100],
+            error.code.value,
+            error.message[:200],
+            held,
+        )
 
     def _out_of_scope(self, sid: str, event: ClientEvent[Any, Any]) -> AckError | None:
         """A service principal may send only what its token's scopes grant."""
