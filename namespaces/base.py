@@ -40,9 +40,15 @@ class BoundHandler(Generic[P, R]):
     handler: Callable[[str, P], Awaitable[R]]
 
 
-def on(event: ClientEvent[P, R], handler: Callable[[str, P], Awaitable[R]]) -> BoundHandler[P, R]:
+def on(
+    event: ClientEvent[P, R], handler: Callable[[str, P], Awaitable[R]]
+) -> BoundHandler[Any, Any]:
     """Bind a handler to a client event: mypy checks that it takes the event's payload model
-    (after the sid) and returns its result model."""
+    (after the sid) and returns its result model.
+
+    The result is typed `BoundHandler[Any, Any]` on purpose: were it `BoundHandler[P, R]`,
+    inside `event_handlers() -> Sequence[BoundHandler[Any, Any]]` mypy would take P and R
+    from that context (Any) and accept any handler."""
     return BoundHandler(event, handler)
 
 

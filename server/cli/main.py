@@ -79,6 +79,7 @@ def serve(
     from server.agent.models import AgentConfigError
     from server.app import create_app
     from server.gc_tuning import tune_for_serving
+    from server.realtime.assembly import ExtensionError
 
     settings = load_settings(host=host, port=port)
     configure_logging(settings.log_level, settings.log_json)
@@ -86,7 +87,7 @@ def serve(
         logger.warning("{}", warning)
     try:
         app = create_app(settings)
-    except AgentConfigError as exc:
+    except (AgentConfigError, ExtensionError) as exc:
         typer.echo(f"netra-ws: refusing to start: {exc}", err=True)
         raise typer.Exit(code=2) from None
     tune_for_serving()

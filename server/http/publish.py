@@ -44,16 +44,20 @@ async def publish(request: web.Request) -> web.Response:
         body = PublishRequest.model_validate_json(await request.read())
     except ValidationError as exc:
         fields = ", ".join(".".join(map(str, e["loc"])) or "(body)" for e in exc.errors())
-        return _error(400, "invalid_payload", f"Invalid publish request: {fields}")
+        message = f"Invalid publish request: {fields}"
+        return _refuse(request, 400, "invalid_payload", message, message, principal.id)
     except web.HTTPRequestEntityTooLarge:
-        return _error(413, "payload_too_large", "Request body too large")
+        message = "Request body too large"
+        return _refuse(request, 413, "payload_too_large", message, message, principal.id)
     try:
         seq = await request.app[PUBLISHER].publish_raw(body.topic, body.user_id, body.data)
     except UnknownTopic:
-        return _error(400, "invalid_payload", f"Unknown topic {body.topic!r}")
+        message = f"Unknown topic {body.topic!r}"
+        return _refuse(request, 400, "invalid_payload", message, message, principal.id)
     except ValidationError as exc:
         fields = ", ".join(".".join(map(str, e["loc"])) or "(data)" for e in exc.errors())
-        return _error(400, "invalid_payload", f"Invalid data for topic {body.topic!r}: {fields}")
+        message = f"Invalid data for topic {body.topic!r}: {fields}"
+        return _refuse(request, 400, "invalid_payload", message, message, principal.id)
     logger.bind(user=body.user_id, service=principal.id, topic=body.topic).info(
         "published topic={} user={} by={} seq={}", body.topic, body.user_id, principal.id, seq
     )
@@ -70,6 +74,7 @@ def _refuse(
     reason: str,
     user: str | None = None,
 ) -> web.Response:
+    # One line per refusal, sampled per code: a flood of bad requests cannot fill the disk.
     sampler = request.app[CONTEXT].log_sampler
     held = sampler.admit(f"refused {PUBLISH_PATH} {code}")
     if held is not None:

@@ -155,11 +155,5 @@ def test_a_handler_of_another_payload_or_result_is_an_arg_type_error(checked: Er
     assert_refused(checked["bad_binding"], "bad_binding")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="`on` returns BoundHandler[P, R]: in `event_handlers() -> "
-    "Sequence[BoundHandler[Any, Any]]` mypy takes P and R from that return context (Any) and "
-    "accepts any handler",
-)
 def test_a_namespace_listing_a_wrong_handler_does_not_type_check(checked: Errors) -> None:
     assert_refused(checked["bad_namespace"], "bad_namespace")

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import aiohttp
 import orjson
+import pytest
 
 from tests.processes import refused_start, server_env, serving, stop_and_read_stderr
 from tests.server.auth import tokens
@@ -47,6 +48,24 @@ async def test_a_model_that_cannot_be_set_up_refuses_to_start(tmp_path: Path) ->
     returncode, message = await refused_start(_env(tmp_path, WS_AGENT_MODEL="openai:gpt-4o-mini"))
     assert returncode == 2
     assert "needs its provider package" in message
+    assert "Traceback" not in message
+
+
+@pytest.mark.parametrize(
+    ("entry", "reason"),
+    [
+        ("examples.nowhere:install", "No module named 'examples.nowhere'"),
+        ("examples.notes:missing", "missing is not callable"),
+        ("examples.notes", "write module.path:function"),
+    ],
+)
+async def test_an_extension_that_cannot_load_refuses_to_start(
+    tmp_path: Path, entry: str, reason: str
+) -> None:
+    returncode, message = await refused_start(_env(tmp_path, WS_EXTENSIONS=entry))
+    assert returncode == 2
+    assert "refusing to start" in message
+    assert reason in message
     assert "Traceback" not in message
 
 
