@@ -16,8 +16,12 @@ CLIENT_BUILT := $(CLIENT)/dist/index.html
 CLIENT_SOURCES := $(shell find $(CLIENT)/src -type f 2>/dev/null) \
 	$(addprefix $(CLIENT)/,index.html vite.config.ts tsconfig.json package.json)
 PYTEST_ARGS ?=
+NEWEST_VENV := $(VENV)/newest
+NEWEST_PY := $(NEWEST_VENV)/bin/python
+NEWEST_LOG := $(NEWEST_VENV)/last-run.log
+NEWEST_TESTS ?= tests/server/realtime tests/namespaces
 
-.PHONY: help setup system-deps client types client-test run run-cluster test smoke lint fmt clean bench bench-quick bench-profile bench-tuning
+.PHONY: help setup system-deps client types client-test run run-cluster test test-newest smoke lint fmt clean bench bench-quick bench-profile bench-tuning
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -72,6 +76,30 @@ test: setup system-deps $(NODE_STAMP) client ## Run every test: the web client's
 	@npm test --prefix $(CLIENT) --silent
 	@echo "==> Python, contract, browser and cluster tests (pytest)"
 	@$(PY) -m pytest $(PYTEST_ARGS)
+
+# python-socketio and python-engineio past the pin, in a venv of their own: tells when the pin
+# can move, and which overrides to review (server/realtime/overrides/). pytest's lines are
+# prefixed and the result is one line of its own, so no bare pytest summary comes from here.
+test-newest: ## The realtime and namespace tests on the newest python-socketio/python-engineio
+	@echo "==> Newest python-socketio and python-engineio ($(NEWEST_VENV))"
+	@set -uo pipefail; \
+	report() { echo "newest python-socketio $$1 / python-engineio $$2: $$3 — allowed to fail"; }; \
+	versions() { $(NEWEST_PY) -c 'from importlib.metadata import version as v; print(v("python-socketio"), v("python-engineio"))'; }; \
+	pip() { $(NEWEST_PY) -m pip install --quiet --disable-pip-version-check "$$@" >>$(NEWEST_LOG) 2>&1; }; \
+	{ test -x $(NEWEST_PY) || $(PYTHON) -m venv $(NEWEST_VENV); } && : >$(NEWEST_LOG) \
+		&& pip --upgrade pip && pip -e ".[dev]" && pinned=$$(versions) \
+		&& pip --upgrade "python-socketio[asyncio_client]" python-engineio && newest=$$(versions) \
+		|| { report "?" "?" "not run, the install failed ($(NEWEST_LOG))"; exit 1; }; \
+	set -- $$newest; \
+	note=""; [ "$$newest" = "$$pinned" ] && note=" (= the pin: nothing newer on the registry)"; \
+	echo "    python-socketio $$1, python-engineio $$2$$note"; \
+	$(NEWEST_PY) -m pytest $(NEWEST_TESTS) -q -p no:cacheprovider 2>&1 \
+		| tee $(NEWEST_LOG) | sed -u 's/^/  [newest] /'; \
+	status=$${PIPESTATUS[0]}; \
+	last=$$(tail -n 1 $(NEWEST_LOG)); \
+	count() { grep -Eo "[0-9]+ $$1" <<<"$$last" | grep -Eo '^[0-9]+' || echo 0; }; \
+	report "$$1" "$$2$$note" "$$(count passed) passed, $$(( $$(count failed) + $$(count 'errors?') )) failed"; \
+	exit $$status
 
 smoke: setup ## End-to-end check on a throwaway server (`netra-ws smoke URL` checks another)
 	@$(PY) -m server smoke

@@ -1,31 +1,60 @@
-"""python-engineio's websocket loop (`AsyncSocket._websocket_handler`, python-engineio 4.x),
-with the same protocol and outcomes but without its per-packet Tasks.
+"""Replaces python-engineio's `engineio.async_socket.AsyncSocket._websocket_handler` (the
+websocket loop, its upgrade handshake and its writer): the same protocol and outcomes without
+its per-packet Tasks.
 
-The original reads each frame through a new Task wrapped in `asyncio.wait_for`, and its
-writer awaits each queue read through `wait_for`, which on Python 3.11 is one more Task per
-packet sent. Here each side has one idle deadline for the life of the connection (even
+Upstream reads each frame through a new Task wrapped in `asyncio.wait_for`, and its writer
+awaits each queue read through `wait_for`, which on Python 3.11 is one more Task per packet
+sent. Here each side has one idle deadline for the life of the connection (even
 `asyncio.timeout` would build and reschedule a timer per packet), and the writer takes what
 is already queued without waiting at all. A text MESSAGE (every Socket.IO packet) goes
 straight to the server's message handler, skipping a decode that would only find it is not
 JSON (unless python-engineio's packet log is on, whose lines it would skip). A frame that is
-not an Engine.IO packet is counted as a bad frame (server/realtime/engine.py), not logged with a
-traceback as the original does.
+not an Engine.IO packet is counted as a bad frame (server/realtime/engine.py), not logged
+with a traceback as upstream does.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import Any, Protocol
 
 from engineio import packet
 
 from server.realtime.idle_deadline import IdleDeadline
+from server.realtime.overrides.upstream import Upstream
+
+UPSTREAM = (
+    Upstream(
+        "engineio.async_socket",
+        "AsyncSocket._websocket_handler",
+        sha256="27f120df4d717a24478b7b0f7389ce19eea8a881dd07e2c81fb1cf2493e006a5",
+    ),
+    # The MESSAGE branch the fast path takes in its place; every other frame goes through it.
+    Upstream(
+        "engineio.async_socket",
+        "AsyncSocket.receive",
+        sha256="a91ae36ec2fb5340713ec03be88b1ece9887d2f3116ff09f24dda3a6d965db28",
+    ),
+    # The queue protocol the writer drains as upstream's does (None ends it).
+    Upstream(
+        "engineio.async_socket",
+        "AsyncSocket.poll",
+        sha256="826f58a9f3606db208e5d1266f075ad655b6eeda47b0a5616748624899ca5954",
+    ),
+)
 
 
-async def run_websocket(socket: Any, ws: Any) -> None:
-    """Serve one Engine.IO socket over `ws` (server/realtime/engine.py's websocket) until
-    either side ends it."""
+class FrameSocket(Protocol):
+    """The websocket as aiohttp_websocket.py drives it."""
+
+    async def wait(self) -> Any: ...
+    async def write_frame(self, message: str | bytes) -> None: ...
+    async def close(self) -> None: ...
+
+
+async def run_websocket(socket: Any, ws: FrameSocket) -> None:
+    """Serve one Engine.IO socket over `ws` until either side ends it."""
     server = socket.server
     idle_s = server.ping_interval + server.ping_timeout
     direct = not server.logger.isEnabledFor(logging.INFO)  # else receive() logs each packet
@@ -49,7 +78,7 @@ async def run_websocket(socket: Any, ws: Any) -> None:
         try:
             deadline.begin_wait()
             frame = await receive_frame()
-        except BaseException:  # timeout, transport error or cancellation: as the original
+        except BaseException:  # timeout, transport error or cancellation: as upstream
             break
         deadline.end_wait()
         if frame is None:
@@ -61,7 +90,7 @@ async def run_websocket(socket: Any, ws: Any) -> None:
             and frame[0] == "4"
             and frame[1].isnumeric()
         ):
-            # A Socket.IO packet: the original's decode would try it as JSON and fail.
+            # A Socket.IO packet: upstream's decode would try it as JSON and fail.
             # The engine's message handler catches what its handlers raise.
             await server._trigger_event(
                 "message", socket.sid, frame[1:], run_async=server.async_handlers
@@ -75,7 +104,7 @@ async def run_websocket(socket: Any, ws: Any) -> None:
     await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
 
-async def _write(socket: Any, ws: Any, idle_s: float) -> None:
+async def _write(socket: Any, ws: FrameSocket, idle_s: float) -> None:
     queue: asyncio.Queue[Any] = socket.queue
     deadline = IdleDeadline(idle_s)
     while True:
@@ -85,7 +114,7 @@ async def _write(socket: Any, ws: Any, idle_s: float) -> None:
             try:
                 deadline.begin_wait()
                 pkt = await queue.get()
-            except asyncio.CancelledError:  # idle too long, or cancelled: as the original
+            except asyncio.CancelledError:  # idle too long, or cancelled: as upstream
                 break
             deadline.end_wait()
         queue.task_done()
@@ -99,7 +128,7 @@ async def _write(socket: Any, ws: Any, idle_s: float) -> None:
     await ws.close()
 
 
-async def _upgrade(socket: Any, ws: Any, receive_frame: Any) -> bool:
+async def _upgrade(socket: Any, ws: FrameSocket, receive_frame: Any) -> bool:
     """The polling-to-websocket upgrade handshake, as python-engineio does it."""
     socket.upgrading = True  # hold packet sends during the upgrade
     try:
