@@ -97,6 +97,7 @@ def create_app(settings: Settings) -> web.Application:
     replay = cluster.replay_store(settings)
     registry = Registry(())
     emitter = Emitter(sio, replay, metrics, registry=registry, outbound=sio)
+    sio.sink = emitter  # every packet python-socketio sends leaves through the Emitter too
     if manager is not None:
         manager.stream_handler = emitter.deliver_published
         manager.on_resubscribed = emitter.catch_up_all

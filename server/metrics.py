@@ -38,6 +38,11 @@ class Metrics:
             "netra_events_in", "Client events received", ["namespace", "event"], registry=r
         )
         self.acks = Counter("netra_acks", "Acks sent, by code", ["namespace", "code"], registry=r)
+        self.packets_out = Counter(
+            "netra_packets_out",
+            "Socket.IO packets sent (events to each connection, acks, connect replies)",
+            registry=r,
+        )
         self.events_out = Counter(
             "netra_events_out", "Events emitted (a broadcast counts once)", ["event"], registry=r
         )

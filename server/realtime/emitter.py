@@ -23,11 +23,13 @@ import asyncio
 import time
 from collections import Counter
 from collections.abc import Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
 
 import socketio
+from engineio import packet as eio_packet
 from loguru import logger
 
 from schemas.auth import ResumePosition
@@ -38,6 +40,10 @@ from server.metrics import Metrics
 from server.realtime.keyed_locks import KeyedLocks
 from server.realtime.packets import event_packet
 from server.stores.replay_store import ReplayStore, StoredEvent
+
+# True while a packet is on its way out through the Emitter: lets a test prove that no packet
+# leaves any other way.
+EMITTING: ContextVar[bool] = ContextVar("emitting", default=False)
 
 
 class OutboundGuard(Protocol):
@@ -91,6 +97,16 @@ class Emitter:
         # Per stream key, each local connection following it and its place in it.
         self._attached: dict[str, dict[str, _Follower]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
+
+    async def packet(self, eio_sid: str, pkt: eio_packet.Packet) -> None:
+        """Where every packet leaves, this class's own and python-socketio's (connect
+        replies, acks, room emits: server/realtime/overrides/send_packet.py)."""
+        token = EMITTING.set(True)
+        try:
+            await self._sio.eio.send_packet(eio_sid, pkt)
+        finally:
+            EMITTING.reset(token)
+        self._metrics.packets_out.inc()
 
     async def to_connection(self, sid: str, payload: ServerPayload) -> None:
         """A direct reply to one local connection (hello, ready, errors)."""
@@ -218,10 +234,9 @@ class Emitter:
         namespace = stream_namespace(key)
         # Encoded once for every connection of the user.
         packet = event_packet(namespace, name, data)
-        send = self._sio._send_eio_packet
         for _, follower in live:
             if follower.eio_sid is not None:
-                await send(follower.eio_sid, packet)
+                await self.packet(follower.eio_sid, packet)
             follower.through = seq
         self._check_outbound((sid for sid, _ in live), namespace)
 
@@ -241,10 +256,9 @@ class Emitter:
     ) -> None:
         """Queue stored events on one connection, each encoded once, in seq order."""
         sent: Counter[str] = Counter()
-        send = self._sio._send_eio_packet
         for event in events:
             if eio_sid is not None:
-                await send(eio_sid, event_packet(namespace, event.name, event.data))
+                await self.packet(eio_sid, event_packet(namespace, event.name, event.data))
             sent[event.name] += 1
         for name, count in sent.items():
             self._metrics.count_out(name, count)

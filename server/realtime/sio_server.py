@@ -47,6 +47,7 @@ from server.realtime.overrides.packet_codec import (
     ServerPacket,
     UndecodablePacket,
 )
+from server.realtime.overrides.send_packet import SendPacket
 
 __all__ = ["AfterConnect", "NetraServer", "ack_requested"]
 
@@ -55,12 +56,26 @@ class AfterConnect(Protocol):
     async def after_connect(self, sid: str) -> None: ...
 
 
-class NetraServer(EioMessage, HandleEvent, HandleConnect, EngineClass):
+class PacketSink(Protocol):
+    """Where every packet leaves: the Emitter (server/realtime/emitter.py)."""
+
+    async def packet(self, eio_sid: str, pkt: eio_packet.Packet) -> None: ...
+
+
+class NetraServer(EioMessage, HandleEvent, HandleConnect, SendPacket, EngineClass):
     eio: GuardedEngine
     engine_class = GuardedEngine
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, serializer=ServerPacket, **kwargs)
+        # Set once the Emitter exists (server/app.py); until then packets go straight out.
+        self.sink: PacketSink | None = None
+
+    async def send_outbound(self, eio_sid: str, pkt: eio_packet.Packet) -> None:
+        if self.sink is not None:
+            await self.sink.packet(eio_sid, pkt)
+        else:
+            await self.eio.send_packet(eio_sid, pkt)
 
     async def answer_undecodable(self, eio_sid: str, bad: UndecodablePacket) -> bool:
         """A refusal or an error ack where the packet asked for one; False if none."""
@@ -116,10 +131,8 @@ class NetraServer(EioMessage, HandleEvent, HandleConnect, EngineClass):
         )
 
     async def _send_sio(self, eio_sid: str, pkt: ServerPacket) -> None:
-        """One Socket.IO packet to one connection, through python-engineio's public API."""
-        encoded = pkt.encode()
-        for part in encoded if isinstance(encoded, list) else [encoded]:
-            await self.eio.send_packet(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, part))
+        """One Socket.IO packet to one connection, out through the Emitter."""
+        await self.send_outbound(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, pkt.encode()))
 
     def check_outbound(self, sid: str, namespace: str) -> None:
         """Cut the connection under `sid` if it has stopped reading (server/realtime/engine.py)."""

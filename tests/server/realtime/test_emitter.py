@@ -57,6 +57,7 @@ class RecordingSio:
         self.packets: list[tuple[str, str]] = []  # (eio_sid, Engine.IO packet text)
         self.emitted: list[tuple[str, dict[str, object], dict[str, object]]] = []
         self.manager = self
+        self.eio = self
 
     def eio_sid_from_sid(self, sid: str, namespace: str) -> str:
         return f"eio-{sid}"
@@ -64,7 +65,7 @@ class RecordingSio:
     async def emit(self, name: str, data: dict[str, object], **kw: object) -> None:
         self.emitted.append((name, data, kw))
 
-    async def _send_eio_packet(self, eio_sid: str, pkt: eio_packet.Packet) -> None:
+    async def send_packet(self, eio_sid: str, pkt: eio_packet.Packet) -> None:
         self.packets.append((eio_sid, pkt.encode()))
 
 
