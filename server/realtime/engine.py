@@ -35,6 +35,10 @@ FRAME_TOO_LARGE = "frame too large"
 SLOW_CONSUMER = "slow consumer"
 
 
+# What a client sends over Engine.IO: PONG, MESSAGE and CLOSE.
+_CLIENT_PACKETS = frozenset({packet.PONG, packet.MESSAGE, packet.CLOSE})
+
+
 class GuardedEngine(TriggerEvent, LogErrorOnce, PollingPost, AiohttpWebSocketDriver):
     def __init__(
         self,
@@ -79,7 +83,12 @@ class GuardedEngine(TriggerEvent, LogErrorOnce, PollingPost, AiohttpWebSocketDri
         self, eio_sid: str, kind: BadFrameKind, detail: str, *, answered: bool = False
     ) -> None:
         """Count a frame the protocol does not have; close the connection past the limit."""
-        over = self.bad_frames.note(eio_sid, kind, detail, self._environ(eio_sid), answered)
+        socket = self.sockets.get(eio_sid)
+        # Frames read after the connection closed are counted, but not against a connection
+        # whose entry is already gone (it would never be forgotten).
+        live = socket is not None and not socket.closed
+        environ = self._environ(eio_sid)
+        over = self.bad_frames.note(eio_sid, kind, detail, environ, answered or not live)
         if over and eio_sid not in self._cutting:
             self._close_soon(eio_sid, TOO_MANY_BAD_FRAMES, f"limit={self.bad_frames.limit}")
 
@@ -94,9 +103,13 @@ class GuardedEngine(TriggerEvent, LogErrorOnce, PollingPost, AiohttpWebSocketDri
 
     async def receive_packet(self, socket: Any, pkt: packet.Packet) -> bool:
         """One Engine.IO packet from the client; False once the socket is closed."""
-        if pkt.packet_type == packet.UPGRADE:
-            # Only ever part of the upgrade handshake (overrides/websocket_loop.py reads it).
-            self.bad_frame(socket.sid, "engineio_unexpected", "upgrade outside a handshake")
+        if socket.closed:
+            return False
+        if pkt.packet_type not in _CLIENT_PACKETS:
+            # OPEN, PING and NOOP are the server's; UPGRADE only ever comes in the upgrade
+            # handshake (overrides/websocket_loop.py reads it); 7 and up are no packet at all,
+            # and python-engineio's packet log would fail on them.
+            self.bad_frame(socket.sid, "engineio_unexpected", f"packet type {pkt.packet_type}")
             return True
         try:
             await socket.receive(pkt)
@@ -104,7 +117,7 @@ class GuardedEngine(TriggerEvent, LogErrorOnce, PollingPost, AiohttpWebSocketDri
             self.bad_frame(socket.sid, "engineio_unexpected", f"packet type {pkt.packet_type}")
         except exceptions.SocketIsClosedError:
             return False
-        return True
+        return not socket.closed  # a CLOSE from the client ends the connection
 
     def close_now(self, eio_sid: str, reason: str, detail: str) -> None:
         """Close a connection over a limit: logged once, its pending reads answered."""

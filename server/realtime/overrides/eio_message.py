@@ -53,9 +53,14 @@ class EioMessage(socketio.AsyncServer):  # type: ignore[misc]
         raise NotImplementedError
 
     async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
-        if not isinstance(data, str):
+        if isinstance(data, bytes):
             # Only ever an attachment, and no binary packet is ever waited on.
             self.eio.bad_frame(eio_sid, "attachment", f"{len(data)} bytes")
+            return
+        if not isinstance(data, str):
+            # python-engineio decodes a MESSAGE's data as JSON when it can (`4-1`, `4null`).
+            detail = f"message data of type {type(data).__name__}"
+            self.eio.bad_frame(eio_sid, "engineio_garbage", detail)
             return
         try:
             pkt = self.packet_class(encoded_packet=data)

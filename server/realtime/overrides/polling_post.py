@@ -90,13 +90,11 @@ class PollingPost(engineio.AsyncServer):  # type: ignore[misc]
 
     async def _serve_post(self, request: web.Request) -> Any:
         socket = self.sockets.get(request.query.get("sid", ""))
-        if (
-            socket is None
-            or not socket.connected
-            or socket.upgraded
-            or socket.closed
-            or "j" in request.query
-        ):
+        if socket is not None and socket.closed:
+            # Closed by the client (a CLOSE packet) or a limit: upstream would raise on it.
+            self.sockets.pop(socket.sid, None)
+            return await self._refuse(request, "400 BAD REQUEST", "The session is closed")
+        if socket is None or not socket.connected or socket.upgraded or "j" in request.query:
             return await super().handle_request(request)
         length = request.content_length
         limit = self.max_http_buffer_size
@@ -105,11 +103,14 @@ class PollingPost(engineio.AsyncServer):  # type: ignore[misc]
             return await self._refuse(request, "413 PAYLOAD TOO LARGE", f"Body over {limit} bytes")
         try:
             async with asyncio.timeout(self.polling_body_timeout_s):
-                body = await request.content.readexactly(length)
+                body = await request.content.readexactly(length) if length else b""
         except (TimeoutError, asyncio.IncompleteReadError) as exc:
             detail = f"timeout_s={self.polling_body_timeout_s} content_length={length}"
             self.close_now(socket.sid, BODY_TIMEOUT, f"{detail} {type(exc).__name__}")
             return await self._refuse(request, "408 REQUEST TIMEOUT", "The body did not arrive")
+        if not body:
+            self.bad_frame(socket.sid, "engineio_garbage", "empty body")
+            return await self._refuse(request, "400 BAD REQUEST", "Not an Engine.IO payload")
         try:
             packets = payload.Payload(encoded_payload=body.decode("utf-8")).packets
         except Exception as exc:  # python-engineio decodes without checks: anything can raise

@@ -81,8 +81,8 @@ async def run_websocket(socket: Any, ws: FrameSocket) -> None:
         except BaseException:  # timeout, transport error or cancellation: as upstream
             break
         deadline.end_wait()
-        if frame is None:
-            break  # closed by the client
+        if frame is None or socket.closed:
+            break  # closed by the client, or by the server (a CLOSE packet, a limit)
         if (
             direct
             and type(frame) is str

@@ -37,6 +37,10 @@ UNANSWERED: list[str | bytes] = [
     "null",
     "true",
     "hello",
+    "4-1",  # python-engineio decodes a MESSAGE's data as JSON when it can
+    "4null",
+    "7",  # no Engine.IO packet type
+    "\u0667",  # ARABIC-INDIC DIGIT SEVEN, which int() reads as 7
 ]
 
 
@@ -294,3 +298,38 @@ class ProcessServer:
             return bool(ack["ok"])
         finally:
             await client.disconnect()
+
+
+async def test_a_second_connect_to_a_joined_namespace_is_refused(
+    server: LiveServer, log_records: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    token = await server.token("mallory")
+    async with raw_socket(server.url) as raw:
+        await raw.send(connect_packet("/system", token))
+        assert (await raw.receive("2/system,"))[0] == "system:hello"
+        [reply] = await answer_to(raw, "4" + connect_packet("/system", token), 1)
+        assert reply.startswith("4/system,")
+        assert orjson.loads(reply[len("4/system,") :])["data"]["code"] == "forbidden"
+    assert_quiet(log_records, caplog)
+
+
+async def test_nothing_is_read_after_the_client_closes(
+    server: LiveServer, log_records: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """An Engine.IO CLOSE ends the connection: later frames on that websocket are not read,
+    and nothing of the connection is left behind."""
+    token = await server.token("mallory")
+    sio = server.app[SIO]
+    async with raw_socket(server.url) as raw:
+        await raw.send_frame("1")
+        await raw.send(connect_packet("/chat", token))
+        await raw.send_frame("hello")
+        assert await raw.closed_within(3)
+    for _ in range(40):  # the server finishes its side of the close
+        if raw.eio_sid not in sio.eio.sockets:
+            break
+        await asyncio.sleep(0.05)
+    assert raw.eio_sid not in sio.eio.sockets
+    assert raw.eio_sid not in sio.environ
+    assert len(sio.eio.bad_frames) == 0
+    assert_quiet(log_records, caplog)

@@ -103,3 +103,31 @@ async def test_a_body_that_is_no_client_packet_is_dropped(
     assert await polls_in_flight(server) == 0
     assert [r["kind"] for r in log_records if r.get("event") == "bad_frame"]
     assert_quiet(log_records, caplog)
+
+
+async def test_an_empty_body_is_a_bad_frame_not_a_timeout(
+    server: LiveServer, log_records: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        sid = await polling_handshake(http, server.url)
+        status, took_s = await raw_post(server.url, sid, "Content-Length: 0\r\n")
+        assert status == 400
+        assert took_s < 1.0
+        # The session goes on.
+        status, _ = await raw_post(server.url, sid, "Content-Length: 12\r\n", b"40/system,{}")
+        assert status == 200
+    assert [r["kind"] for r in log_records if r.get("event") == "bad_frame"] == ["engineio_garbage"]
+    assert_quiet(log_records, caplog)
+
+
+async def test_a_post_after_the_client_closed_is_400(
+    server: LiveServer, log_records: list[dict[str, Any]], caplog: pytest.LogCaptureFixture
+) -> None:
+    async with aiohttp.ClientSession() as http:
+        sid = await polling_handshake(http, server.url)
+        status, _ = await raw_post(server.url, sid, "Content-Length: 1\r\n", b"1")  # CLOSE
+        assert status == 200
+        status, _ = await raw_post(server.url, sid, "Content-Length: 8\r\n", b"41/chat,")
+        assert status == 400
+    assert await polls_in_flight(server) == 0
+    assert_quiet(log_records, caplog)
