@@ -2,6 +2,8 @@
 one run on this machine. Writes bench/results/latest.{json,md,png} and prints the table.
 
     python -m bench [--quick] [--only rtt,hold,stream,resume]
+    python -m bench [--quick] --only cluster    cross-node delivery, on its own
+                                                (bench/cluster.py: bench/results/cluster.*)
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import report
+from bench import cluster, report
 from bench.harness import (
     BENCH,
     GENERATOR_CORE,
@@ -513,11 +515,19 @@ def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m bench")
     parser.add_argument("--quick", action="store_true", help="fewer connections, shorter runs")
     parser.add_argument(
-        "--only", default=",".join(SCENARIOS), help=f"comma list of {', '.join(SCENARIOS)}"
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma list of {', '.join(SCENARIOS)}; or cluster, alone",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     args = parser.parse_args()
     only = tuple(s.strip() for s in args.only.split(",") if s.strip())
+    if "cluster" in only:
+        # Several nodes and a Redis of its own, written to results of its own.
+        if only != ("cluster",):
+            parser.error("run --only cluster on its own")
+        cluster.main(args.quick, args.out)
+        return
     unknown = set(only) - set(SCENARIOS)
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}")

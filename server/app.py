@@ -38,7 +38,7 @@ from server.chat.checkpoints import AnswerCheckpointer
 from server.chat.runs import RunRegistry
 from server.chat.service import ChatService
 from server.cluster import setup as cluster
-from server.cluster.delivery import ClusterManager
+from server.cluster.manager import ClusterManager
 from server.cluster.orphans import OrphanReaper
 from server.context import ServerContext
 from server.http import dev_login, discovery, health, web_client
@@ -96,11 +96,11 @@ def create_app(settings: Settings) -> web.Application:
     metrics.polling_posts_in_flight.set_function(lambda: sio.eio.posts_in_flight)
     replay = cluster.replay_store(settings)
     registry = Registry(())
-    emitter = Emitter(sio, replay, metrics, registry=registry, outbound=sio)
+    subscriber = cluster.stream_subscriber(settings)
+    emitter = Emitter(sio, replay, metrics, registry=registry, outbound=sio, follower=subscriber)
     sio.sink = emitter  # every packet python-socketio sends leaves through the Emitter too
-    if manager is not None:
-        manager.stream_handler = emitter.deliver_published
-        manager.on_resubscribed = emitter.catch_up_all
+    if subscriber is not None:
+        subscriber.bind(emitter.deliver_published, emitter.catch_up_all)
     app[REPLAY] = replay
     ctx = ServerContext(
         settings=settings,
@@ -169,6 +169,9 @@ def create_app(settings: Settings) -> web.Application:
     web_client.add_routes(app, Path(settings.client_dist))
 
     app.cleanup_ctx.append(_replay_store)
+    if subscriber is not None:
+        # Stops after the runs, which still emit their last events, and before the store.
+        app.cleanup_ctx.append(lambda _: subscriber.running())
     app.cleanup_ctx.append(_chat_store)
     # Between the store and the runs: it stops after every run has stored its end.
     app.cleanup_ctx.append(lambda _: checkpoints.running())

@@ -10,6 +10,9 @@
 //           emit-to-receipt lag, frames and tokens per second.
 //   resume  make a user stream of many events, then reconnect with `resume` again and again
 //           and time connect -> chat:ready(replayed = events).
+//   follow  connect each of a list of users to its own node (cluster), then count the
+//           user-stream events each receives between stdin "measure_start" and
+//           "measure_end": gaps in seq, and lag from each event's `ts` to its receipt.
 //
 // stdout: one JSON object with the results. stderr: progress lines, and "MARK <name>" lines
 // the harness uses to sample the server's CPU and memory at the right moments.
@@ -79,10 +82,10 @@ async function pool(count, concurrency, task) {
   await Promise.all(Array.from({ length: Math.min(concurrency, count) }, worker));
 }
 
-async function login(userId) {
+async function login(userId, url = opts.url) {
   for (let attempt = 1; ; attempt++) {
     try {
-      const response = await fetch(`${opts.url}/api/auth/dev-login`, {
+      const response = await fetch(`${url}/api/auth/dev-login`, {
         method: "POST",
         headers: { "content-type": "application/json" },
         body: JSON.stringify({ user_id: userId }),
@@ -111,8 +114,8 @@ async function tokens(count, prefix) {
 
 // One Engine.IO connection (websocket only, like the web client's default) with a socket per
 // namespace; resolves once every namespace is connected and, if asked, `readyEvent` arrived.
-function openClient({ token, namespaces, readyEvent = null, auth = {}, timeoutMs = 20000 }) {
-  const manager = new Manager(opts.url, {
+function openClient({ token, namespaces, readyEvent = null, auth = {}, timeoutMs = 20000, url = opts.url }) {
+  const manager = new Manager(url, {
     path: "/socket.io",
     transports: ["websocket"],
     reconnection: false,
@@ -495,7 +498,58 @@ async function resume() {
   };
 }
 
-const modes = { rtt, hold, stream, resume };
+// ---------------------------------------------------------------- follow
+
+async function follow() {
+  const { targets } = opts; // [{url, user}]: every connection of a user on one node
+  const waitFor = stdinLines();
+  const conns = [];
+  const perUrl = {};
+  const lags = [];
+  let measuring = false;
+  let gaps = 0;
+  let before = 0;
+  let after = 0;
+  await pool(targets.length, 25, async (i) => {
+    const { url, user } = targets[i];
+    const token = await login(user, url);
+    const conn = await openClient({ url, token, namespaces: ["/chat"], readyEvent: "chat:ready" });
+    let last = conn.ready.head_seq;
+    perUrl[url] ??= { connections: 0, events: 0 };
+    perUrl[url].connections += 1;
+    conn.sockets["/chat"].onAny((name, data) => {
+      if (typeof data?.seq !== "number") return;
+      if (data.seq !== last + 1) gaps += 1;
+      last = data.seq;
+      if (!measuring) {
+        before += 1;
+        return;
+      }
+      after += 1;
+      perUrl[url].events += 1;
+      lags.push(nowMs() - parseTs(data.ts));
+    });
+    conns.push(conn);
+  });
+  mark("connected", String(conns.length));
+  await waitFor("measure_start", 600);
+  measuring = true;
+  await waitFor("measure_end", 600);
+  measuring = false;
+  await waitFor("release", 600);
+  for (const conn of conns) conn.close();
+  return {
+    mode: "follow",
+    connected: conns.length,
+    events_in_window: after,
+    events_outside_window: before,
+    seq_gaps: gaps,
+    per_url: perUrl,
+    lag_ms: percentiles(lags),
+  };
+}
+
+const modes = { rtt, hold, stream, resume, follow };
 if (!modes[opts.mode]) fail(`unknown mode ${opts.mode}`);
 try {
   const result = await modes[opts.mode]();

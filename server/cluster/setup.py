@@ -1,21 +1,29 @@
-"""What WS_REDIS_URL switches on: the Redis client manager and the shared replay store."""
+"""What WS_REDIS_URL switches on: the Redis client manager, the shared replay store and the
+subscriber to the streams this node's connections follow."""
 
 from __future__ import annotations
 
 from server.chat.runs import RunRegistry, UnknownRun
-from server.cluster.delivery import ClusterManager, StreamAnnouncer
+from server.cluster.delivery import StreamAnnouncer
+from server.cluster.manager import ClusterManager
 from server.cluster.run_control import RunControl
+from server.cluster.stream_subscriber import StreamSubscriber
 from server.settings import Settings
 from server.stores.replay_failover import FailoverReplayStore
 from server.stores.replay_memory import MemoryReplayStore
 from server.stores.replay_redis import RedisReplayStore
 from server.stores.replay_store import ReplayStore
 
+# python-socketio's own messages (room emits, disconnects); user streams have a channel each.
 CHANNEL = "netra-ws"
 
 
 def client_manager(settings: Settings) -> ClusterManager | None:
     return ClusterManager(settings.redis_url, CHANNEL) if settings.redis_url else None
+
+
+def stream_subscriber(settings: Settings) -> StreamSubscriber | None:
+    return StreamSubscriber(settings.redis_url) if settings.redis_url else None
 
 
 def replay_store(settings: Settings) -> ReplayStore:
@@ -24,7 +32,7 @@ def replay_store(settings: Settings) -> ReplayStore:
             settings.redis_url,
             settings.replay_max_events,
             settings.replay_ttl_s,
-            announcer=StreamAnnouncer(CHANNEL),
+            announcer=StreamAnnouncer(),
         )
         return FailoverReplayStore(shared, lambda: local_replay_store(settings))
     return local_replay_store(settings)

@@ -11,10 +11,11 @@ Events are typed: the name and namespace come from the app's registry
 - `to_namespace`: every local connection of a namespace (this node's notices, shutdown).
 
 On one node the Emitter delivers each user-stream event to the user's connections itself;
-in cluster mode the store publishes it and every node delivers it from its subscription
-(server/cluster/delivery.py). Either way delivery to local connections runs under the
-stream's lock, which a connection attaching (fresh or resuming) also takes: nothing emitted
-meanwhile is lost, reordered or doubled for it.
+in cluster mode the store publishes it on the stream's channel and each node with connections
+on that stream delivers it from its subscription (server/cluster/stream_subscriber.py).
+Either way delivery to local connections runs under the stream's lock, which a connection
+attaching (fresh or resuming) also takes: nothing emitted meanwhile is lost, reordered or
+doubled for it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,8 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -52,6 +54,16 @@ class OutboundGuard(Protocol):
     def check_outbound(self, sid: str, namespace: str) -> None: ...
 
     def expect_outbound(self, sid: str, namespace: str, packets: int) -> None: ...
+
+
+class StreamFollower(Protocol):
+    """Cluster mode: keeps this node subscribed to a stream while it has local followers
+    (server/cluster/stream_subscriber.py). `follow` returns once events published from then
+    on will be heard, and adds nothing if it raises; `unfollow` undoes one `follow`."""
+
+    async def follow(self, key: str) -> None: ...
+
+    def unfollow(self, key: str) -> None: ...
 
 
 def stream_key(namespace: str, user_id: str) -> str:
@@ -87,8 +99,10 @@ class Emitter:
         *,
         registry: Registry | None = None,
         outbound: OutboundGuard | None = None,
+        follower: StreamFollower | None = None,
     ) -> None:
         self._sio = sio
+        self._follower = follower
         self.registry = registry or Registry()
         self._outbound = outbound
         self._metrics = metrics
@@ -172,7 +186,7 @@ class Emitter:
             raise ValueError(f"{namespace} has no user stream")
         key = stream_key(namespace, user_id)
         eio_sid = self._sio.manager.eio_sid_from_sid(sid, namespace)
-        async with self._stream_locks.hold(key):
+        async with self._following(key, sid), self._stream_locks.hold(key):
             if resume is None:
                 position = await self._replay.position(key)
                 recovery, replayed = "fresh", 0
@@ -201,7 +215,8 @@ class Emitter:
         key = stream_key(namespace, user_id)
         attached = self._attached.get(key)
         if attached is not None:
-            attached.pop(sid, None)
+            if attached.pop(sid, None) is not None and self._follower is not None:
+                self._follower.unfollow(key)
             if not attached:
                 del self._attached[key]
 
@@ -214,6 +229,21 @@ class Emitter:
             async with self._stream_locks.hold(key):
                 for sid, follower in list(self._attached.get(key, {}).items()):
                     await self._catch_up(key, sid, follower)
+
+    @asynccontextmanager
+    async def _following(self, key: str, sid: str) -> AsyncIterator[None]:
+        """Subscribed before the stream's position is read under its lock: every event
+        published after that read reaches this node, and older ones are dropped by seq."""
+        if self._follower is None:
+            yield
+            return
+        await self._follower.follow(key)
+        try:
+            yield
+        except BaseException:
+            if sid not in self._attached.get(key, {}):
+                self._follower.unfollow(key)  # the attach failed before it counted
+            raise
 
     async def _deliver(self, key: str, name: str, data: dict[str, Any], epoch: str) -> None:
         followers = self._attached.get(key)
@@ -279,7 +309,8 @@ class Emitter:
         namespace = stream_namespace(key)
         followers = self._attached.get(key)
         if followers is not None:
-            followers.pop(sid, None)
+            if followers.pop(sid, None) is not None and self._follower is not None:
+                self._follower.unfollow(key)
             if not followers:
                 del self._attached[key]
         logger.bind(sid=sid, stream=key).warning(

@@ -23,8 +23,8 @@ DEFAULT_HEAD_TTL_S = 30 * 24 * 3600.0
 # stream at a single instant. KEYS: epoch hash, user's head hash, user's stream.
 # ARGV: op, epoch id to create if missing, now in ms ('' = Redis TIME), ttl ms, head ttl ms,
 # then append: max_events, name, ts as JSON, body JSON after its `{` (with a leading comma),
-# and optionally channel, then the message around the payload: before it, between it and
-# the epoch, after the epoch; since: claimed epoch, last_seq.
+# and optionally the stream's channel, then the message around the stored event JSON: before
+# it, between it and the epoch, after the epoch; since: claimed epoch, last_seq.
 _SCRIPT = """
 local op = ARGV[1]
 redis.call('HSETNX', KEYS[1], 'id', ARGV[2])
@@ -56,7 +56,7 @@ if op == 'append' then
   redis.call('HSET', KEYS[2], 'seq', seq)
   redis.call('PEXPIRE', KEYS[3], ARGV[4])
   if ARGV[10] then
-    -- Announced in the same script: every node hears a user's events in seq order.
+    -- Published in the same script: a subscriber hears a stream's events in seq order.
     redis.call('PUBLISH', ARGV[10], ARGV[11] .. data .. ARGV[12] .. epoch .. ARGV[13])
   end
   return {epoch, seq}
@@ -97,10 +97,13 @@ return out
 class Announcer(Protocol):
     """Where and how appended events are published, atomically with the append."""
 
-    channel: str
+    def channel(self, key: str) -> str:
+        """The pub/sub channel of a stream's events."""
+        ...
 
-    def envelope(self, user_id: str, name: str) -> tuple[bytes, bytes, bytes]:
-        """The message's bytes before the payload, between it and the epoch, after that."""
+    def envelope(self, key: str, name: str) -> tuple[bytes, bytes, bytes]:
+        """The message's bytes before the stored event JSON, between it and the epoch, after
+        that."""
         ...
 
 
@@ -131,8 +134,9 @@ class RedisReplayStore:
     a clock is given. All keys are read in one script, so this needs one Redis, not Cluster.
     A client passed in should speak RESP2 (see `from_url`).
 
-    With an `announcer`, each append is also published by the same script, so every
-    subscriber hears each user's events in seq order, whichever node appended them.
+    With an `announcer`, each append is also published by the same script on the stream's
+    channel, so a subscriber hears each stream's events in seq order, whichever node appended
+    them.
     """
 
     def __init__(
@@ -200,7 +204,10 @@ class RedisReplayStore:
         rest = b"}" if body_json == b"{}" else b"," + body_json[1:]
         announce: tuple[str | bytes, ...] = ()
         if self._announcer is not None:
-            announce = (self._announcer.channel, *self._announcer.envelope(user_id, name))
+            announce = (
+                self._announcer.channel(user_id),
+                *self._announcer.envelope(user_id, name),
+            )
         result = await self._run(
             "append",
             user_id,

@@ -51,8 +51,8 @@ class ReplayStore(Protocol):
 
     @property
     def publishes(self) -> bool:
-        """True while `append` also publishes each event to every node (cluster mode): the
-        Emitter then delivers it from the subscription, not after the append."""
+        """True while `append` also publishes each event on its stream's channel (cluster
+        mode): the Emitter then delivers it from the subscription, not after the append."""
         ...
 
     async def open(self) -> None: ...

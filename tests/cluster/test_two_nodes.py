@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
+from server.cluster.delivery import STREAM_CHANNEL_PREFIX
 from tests.cluster_nodes import NodeFactory
 from tests.harness import (
     LiveServer,
@@ -19,6 +20,16 @@ from tests.harness import (
 from tests.redis_server import RedisServer
 
 NS = "/chat"
+
+
+async def subscribed_nodes(redis: RedisServer, key: str) -> int:
+    """How many nodes receive the events of a stream."""
+    client = redis.client()
+    try:
+        [(_, count)] = await client.pubsub_numsub(STREAM_CHANNEL_PREFIX + key)
+        return int(count)
+    finally:
+        await client.aclose()
 
 
 async def test_tabs_on_two_nodes_see_one_stream(two_nodes: tuple[LiveServer, LiveServer]) -> None:
@@ -139,3 +150,38 @@ async def test_redis_restart_mid_stream_recovers_and_resume_says_reset(
             assert status in {"failed", "complete"}
         finally:
             await back.disconnect()
+
+
+async def test_a_node_receives_only_the_streams_of_its_own_connections(
+    two_nodes: tuple[LiveServer, LiveServer], redis_server: RedisServer
+) -> None:
+    first, second = two_nodes
+    alice, alice_events = await connect(first, [NS], {"token": await first.token("alice")})
+    bob, bob_events = await connect(second, [NS], {"token": await second.token("bob")})
+    carol1, carol1_events = await connect(first, [NS], {"token": await first.token("carol")})
+    carol2, carol2_events = await connect(second, [NS], {"token": await second.token("carol")})
+    try:
+        for events in (alice_events, bob_events, carol1_events, carol2_events):
+            await events.wait_for(NS, "chat:ready")
+        # Redis sends a stream's events only to the nodes with a connection on it.
+        assert await subscribed_nodes(redis_server, "alice") == 1
+        assert await subscribed_nodes(redis_server, "bob") == 1
+        assert await subscribed_nodes(redis_server, "carol") == 2
+        # An answer run on bob's node for carol reaches her tab on the other node whole.
+        data = await send_chat(carol2, "count to 5")
+        for events in (carol1_events, carol2_events):
+            await wait_run_end(events, data["run_id"])
+            assert deltas_text(events, data["run_id"]) == counted(5)
+        assert [e for e in bob_events.events[NS] if "seq" in e[1]] == []
+
+        await alice.disconnect()
+        await carol2.disconnect()
+        for _ in range(100):
+            if await subscribed_nodes(redis_server, "alice") == 0:
+                break
+            await asyncio.sleep(0.02)
+        assert await subscribed_nodes(redis_server, "alice") == 0
+        assert await subscribed_nodes(redis_server, "carol") == 1
+    finally:
+        for client in (alice, bob, carol1, carol2):
+            await client.disconnect()

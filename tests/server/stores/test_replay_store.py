@@ -12,6 +12,12 @@ from typing import Any
 
 import pytest
 
+from server.cluster.delivery import (
+    STREAM_CHANNEL_PREFIX,
+    Announcement,
+    StreamAnnouncer,
+    decode,
+)
 from server.stores.replay_failover import FailoverReplayStore
 from server.stores.replay_memory import MemoryReplayStore
 from server.stores.replay_redis import RedisReplayStore
@@ -292,3 +298,34 @@ async def test_ping(redis: RedisServer) -> None:
     await redis.stop()
     assert not await store.ping()
     await store.close()
+
+
+async def test_each_append_is_published_on_its_streams_channel(redis: RedisServer) -> None:
+    store = RedisReplayStore.from_url(redis.url, MAX_EVENTS, TTL_S, announcer=StreamAnnouncer())
+    await store.open()
+    client = redis.client()
+    pubsub = client.pubsub()
+    try:
+        await pubsub.subscribe(STREAM_CHANNEL_PREFIX + "alice")
+        assert store.publishes
+        appended = [
+            await store.append("alice", "agent:delta", {"text": 'a "b"\n'}, datetime.now(UTC)),
+            await store.append("bob", "agent:delta", {}, datetime.now(UTC)),
+            await store.append("alice", "agent:run_completed", {}, datetime.now(UTC)),
+        ]
+        heard: list[tuple[bytes, Announcement | None]] = []
+        async with asyncio.timeout(5):
+            while len(heard) < 2:
+                message = await pubsub.get_message(ignore_subscribe_messages=True, timeout=1)
+                if message is not None:
+                    heard.append((message["channel"], decode(message["data"])))
+        # Only alice's events, in seq order: the stored JSON and the epoch, nothing else.
+        channel = (STREAM_CHANNEL_PREFIX + "alice").encode()
+        assert [c for c, _ in heard] == [channel, channel]
+        assert [(a.name, a.data, a.epoch) for _, a in heard if a is not None] == [
+            (e.name, e.data, e.epoch) for e in (appended[0], appended[2])
+        ]
+    finally:
+        await pubsub.aclose()
+        await client.aclose()
+        await store.close()
