@@ -11,13 +11,11 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
-import threading
 import time
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
 from contextlib import AsyncExitStack
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 import socketio
@@ -32,8 +30,7 @@ from schemas.registry import CHAT, CLIENT_EVENTS, ERROR_EVENTS, SYSTEM, EventSpe
 from server.errors import AppError
 from server.settings import Settings
 from tests.harness import LiveServer, Recorder, connect, live_server
-
-T = TypeVar("T")
+from tests.loop_thread import LoopThread, without_ws_environment
 
 CALL_TIMEOUT_S = 10.0
 ACK_TIMEOUT_S = 3.0
@@ -61,23 +58,18 @@ VALID: dict[str, dict[str, Any]] = {
 }
 
 
-class Rig:
+class Rig(LoopThread):
     """A live server, a fuzzing client and a watchdog client on a loop in a thread."""
 
     def __init__(self, settings: Settings) -> None:
+        super().__init__("fuzz-loop", self._loop_exception, CALL_TIMEOUT_S)
         self.settings = settings
-        self.loop = asyncio.new_event_loop()
-        self.loop.set_exception_handler(self._loop_exception)
-        self.thread = threading.Thread(target=self.loop.run_forever, name="fuzz-loop")
         self.errors: list[str] = []
         self.pings_answered = 0
         self.ping_failures: list[str] = []
         self.slowest_ping_s = 0.0
         self._stack = AsyncExitStack()
         self._watch_task: asyncio.Task[None] | None = None
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_S) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     def _loop_exception(self, loop: asyncio.AbstractEventLoop, context: dict[str, Any]) -> None:
         self.errors.append(f"loop: {context.get('message')} {context.get('exception')!r}")
@@ -156,9 +148,7 @@ def _fuzz_settings(tmp: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    with pytest.MonkeyPatch.context() as env:
-        for name in [n for n in os.environ if n.startswith("WS_")]:
-            env.delenv(name)
+    with without_ws_environment():
         settings = _fuzz_settings(tmp_path_factory.mktemp("fuzz"))
     rig = Rig(settings)
 
@@ -173,19 +163,12 @@ def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
     sink = logger.add(record, level="ERROR")
     collect = Collect(level=logging.ERROR)
     logging.getLogger().addHandler(collect)
-    rig.thread.start()
     try:
-        rig.run(rig.start(), timeout=30)
-        yield rig
+        with rig.running(rig.start, rig.stop):
+            yield rig
     finally:
-        try:
-            rig.run(rig.stop(), timeout=30)
-        finally:
-            rig.loop.call_soon_threadsafe(rig.loop.stop)
-            rig.thread.join(10)
-            rig.loop.close()
-            logging.getLogger().removeHandler(collect)
-            logger.remove(sink)
+        logging.getLogger().removeHandler(collect)
+        logger.remove(sink)
 
 
 @pytest.fixture(autouse=True)

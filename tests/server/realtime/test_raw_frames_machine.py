@@ -18,8 +18,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import logging
-import os
-import threading
 from collections.abc import Coroutine, Iterator
 from contextlib import AsyncExitStack, suppress
 from dataclasses import dataclass
@@ -51,6 +49,7 @@ from schemas.registry import CHAT, CLIENT_EVENTS, SYSTEM
 from server.app_keys import CONTEXT, SIO
 from server.settings import Settings
 from tests.harness import LiveServer, connect, live_server
+from tests.loop_thread import LoopThread, without_ws_environment
 from tests.raw_engineio import RawSocket, polling_handshake, raw_socket, socket_url
 
 T = TypeVar("T")
@@ -413,18 +412,13 @@ class PollingPeer(Peer):
 # The rig: one live server and a well-behaved client, on a loop in a thread
 
 
-class Rig:
+class Rig(LoopThread):
     def __init__(self, settings: Settings, problems: Problems) -> None:
+        super().__init__("raw-frames-loop", problems.loop_exception, CALL_TIMEOUT_S)
         self.settings = settings
         self.problems = problems
-        self.loop = asyncio.new_event_loop()
-        self.loop.set_exception_handler(problems.loop_exception)
-        self.thread = threading.Thread(target=self.loop.run_forever, name="raw-frames-loop")
         self.tokens: dict[str, str] = {}
         self._stack = AsyncExitStack()
-
-    def run(self, coro: Coroutine[Any, Any, T], timeout: float = CALL_TIMEOUT_S) -> T:
-        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout)
 
     async def start(self) -> None:
         self.live: LiveServer = await self._stack.enter_async_context(live_server(self.settings))
@@ -507,28 +501,19 @@ def _settings(tmp: Path) -> Settings:
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    with pytest.MonkeyPatch.context() as env:
-        for name in [n for n in os.environ if n.startswith("WS_")]:
-            env.delenv(name)
+    with without_ws_environment():
         settings = _settings(tmp_path_factory.mktemp("raw-frames"))
     problems = Problems()
     rig = Rig(settings, problems)
     sink = logger.add(problems.loguru_sink, level="DEBUG")
     collect = _Collect(problems)
     logging.getLogger().addHandler(collect)
-    rig.thread.start()
     try:
-        rig.run(rig.start(), timeout=30)
-        yield rig
+        with rig.running(rig.start, rig.stop):
+            yield rig
     finally:
-        try:
-            rig.run(rig.stop(), timeout=30)
-        finally:
-            rig.loop.call_soon_threadsafe(rig.loop.stop)
-            rig.thread.join(10)
-            rig.loop.close()
-            logging.getLogger().removeHandler(collect)
-            logger.remove(sink)
+        logging.getLogger().removeHandler(collect)
+        logger.remove(sink)
 
 
 # The machine
