@@ -117,7 +117,7 @@ class NetraServer(EioMessage, HandleEvent, HandleConnect, SendPacket, EngineClas
         await self.send_ack(eio_sid, namespace, id, [ack])
 
     async def send_ack(self, eio_sid: str, namespace: str, id: int, data: list[Any]) -> None:
-        await self._send_sio(
+        await self._send_packet(
             eio_sid, ServerPacket(packet.ACK, namespace=namespace, id=id, data=data)
         )
 
@@ -126,13 +126,9 @@ class NetraServer(EioMessage, HandleEvent, HandleConnect, SendPacket, EngineClas
     ) -> None:
         refusal = ConnectRefusal(code=code, message=message)
         reply = {"message": message, "data": refusal.model_dump()}
-        await self._send_sio(
+        await self._send_packet(
             eio_sid, ServerPacket(packet.CONNECT_ERROR, data=reply, namespace=namespace)
         )
-
-    async def _send_sio(self, eio_sid: str, pkt: ServerPacket) -> None:
-        """One Socket.IO packet to one connection, out through the Emitter."""
-        await self.send_outbound(eio_sid, eio_packet.Packet(eio_packet.MESSAGE, pkt.encode()))
 
     def check_outbound(self, sid: str, namespace: str) -> None:
         """Cut the connection under `sid` if it has stopped reading (server/realtime/engine.py)."""

@@ -15,7 +15,7 @@ import pytest
 from schemas.publish import Notification
 from server.app_keys import PUBLISHER
 from server.realtime.topics import NOTIFICATION
-from tests.client_js.test_generated_types import CLIENT_DIR, require_generator
+from tests.client_js.test_generated_types import generate_typescript
 from tests.conftest import SettingsFactory
 from tests.contract.node import run_node_script
 from tests.harness import LiveServer, connect, live_server, refusal
@@ -202,7 +202,6 @@ async def test_without_the_extension_there_is_no_notes_namespace(
 
 
 def test_generated_typescript_has_the_namespace(tmp_path: Path) -> None:
-    node = require_generator()
     exported = subprocess.run(
         [sys.executable, "-m", "schemas.export", "examples.notes:NOTES_NAMESPACE"],
         capture_output=True,
@@ -212,18 +211,7 @@ def test_generated_typescript_has_the_namespace(tmp_path: Path) -> None:
         check=False,
     )
     assert exported.returncode == 0, exported.stderr
-    schema = tmp_path / "ws-schema.json"
-    schema.write_text(exported.stdout)
-    out = tmp_path / "protocol.ts"
-    generated = subprocess.run(
-        [node, str(CLIENT_DIR / "scripts" / "gen-types.mjs"), str(schema), str(out)],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
-    assert generated.returncode == 0, generated.stderr
-    ts = out.read_text()
+    ts = generate_typescript(exported.stdout, tmp_path)
     assert '"notes:add": { payload: NotesAdd; ack: NoteResult };' in ts
     assert '"notes:added": StreamEnvelope & NoteAdded;' in ts
     assert "export interface NoteAdded {" in ts
