@@ -9,6 +9,7 @@ from pydantic import Field, JsonValue
 
 from schemas.base import ClientPayload, ServerPayload, UtcDatetime
 from schemas.events import EventError, StreamPayload, StreamReady
+from schemas.parts import MessagePart
 
 MessageStatus = Literal["complete", "streaming", "stopped", "failed"]
 Recovery = Literal["fresh", "recovered", "reset"]
@@ -30,7 +31,34 @@ class ChatStop(ClientPayload):
 
 
 class ChatThreads(ClientPayload):
-    pass
+    limit: int = Field(default=50, ge=1, le=100)
+    # The `next_before` of the previous page.
+    before: str | None = Field(default=None, min_length=1, max_length=64)
+    # Matches titles and message text (full-text search, words in any order).
+    query: str | None = Field(default=None, max_length=200)
+
+
+class ChatRenameThread(ClientPayload):
+    thread_id: str = Field(min_length=1, max_length=64)
+    title: str = Field(min_length=1, max_length=200)
+
+
+class ChatDeleteThread(ClientPayload):
+    thread_id: str = Field(min_length=1, max_length=64)
+
+
+class ChatRegenerate(ClientPayload):
+    client_msg_id: UUID = Field(strict=False)
+    # The assistant message to answer again; its user message gets a new answer.
+    message_id: str = Field(min_length=1, max_length=64)
+
+
+class ChatApprove(ClientPayload):
+    run_id: str = Field(min_length=1, max_length=64)
+    call_id: str = Field(min_length=1, max_length=200)
+    approved: bool
+    # Approve with these arguments instead of the model's.
+    args: dict[str, JsonValue] | None = None
 
 
 class ChatHistory(ClientPayload):
@@ -59,7 +87,11 @@ class AssistantMessageView(ServerPayload):
     id: str
     thread_id: str
     role: Literal["assistant"] = "assistant"
+    # The joined text parts.
     text: str
+    parts: list[MessagePart]
+    run_id: str
+    reply_to: str
     created_at: UtcDatetime
 
 
@@ -68,12 +100,15 @@ class HistoryMessage(ServerPayload):
     thread_id: str
     role: Literal["user", "assistant"]
     text: str
+    # Assistant messages: what streamed, in order; `text` is the joined text parts.
+    parts: list[MessagePart] = Field(default_factory=list)
     status: MessageStatus
     created_at: UtcDatetime
     client_msg_id: str | None = None
     run_id: str | None = None
     reply_to: str | None = None
-    # Streaming messages only: `text` holds every delta up to and including this seq.
+    # Streaming messages only: `text` and `parts` hold every event of the run up to and
+    # including this seq.
     seq: int | None = None
 
 
@@ -106,10 +141,33 @@ class StopResult(ServerPayload):
 
 class ThreadsResult(ServerPayload):
     threads: list[ThreadView]
+    # Pass as `before` for the next page; null on the last page.
+    next_before: str | None = None
 
 
 class HistoryResult(ServerPayload):
     messages: list[HistoryMessage]
+    # Older messages exist: ask again with `before` set to the first message's id.
+    has_more: bool = False
+
+
+class RenameThreadResult(ServerPayload):
+    thread: ThreadView
+
+
+class DeleteThreadResult(ServerPayload):
+    deleted: Literal[True] = True
+
+
+class RegenerateResult(ServerPayload):
+    thread_id: str
+    run_id: str
+    reply_to: str
+    duplicate: bool
+
+
+class ApproveResult(ServerPayload):
+    decision: Literal["approved", "denied", "expired"]
 
 
 class ExamplesResult(ServerPayload):
@@ -154,9 +212,37 @@ class AgentToolResult(UserStreamPayload):
     is_error: bool
 
 
+class AgentReasoning(UserStreamPayload):
+    run_id: str
+    text: str
+
+
+class AgentApprovalRequested(UserStreamPayload):
+    run_id: str
+    call_id: str
+    name: str
+    args: dict[str, JsonValue]
+    expires_at: UtcDatetime
+
+
+class AgentApprovalResolved(UserStreamPayload):
+    run_id: str
+    call_id: str
+    decision: Literal["approved", "denied", "expired"]
+    # Approved with edited arguments: the ones the tool runs with.
+    args: dict[str, JsonValue] | None = None
+
+
+class Usage(ServerPayload):
+    input_tokens: int
+    output_tokens: int
+    total_tokens: int
+
+
 class AgentRunCompleted(UserStreamPayload):
     run_id: str
     message: AssistantMessageView
+    usage: Usage | None = None
 
 
 class RunError(ServerPayload):
@@ -167,10 +253,22 @@ class RunError(ServerPayload):
 class AgentRunFailed(UserStreamPayload):
     run_id: str
     error: RunError
+    # The partial answer, when any part was produced.
+    message: AssistantMessageView | None = None
 
 
 class AgentRunStopped(UserStreamPayload):
     run_id: str
+    # The partial answer, when any part was produced.
+    message: AssistantMessageView | None = None
+
+
+class ChatThreadUpdated(UserStreamPayload):
+    thread: ThreadView
+
+
+class ChatThreadDeleted(UserStreamPayload):
+    thread_id: str
 
 
 # Server to client, one connection

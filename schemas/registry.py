@@ -48,6 +48,16 @@ CHAT_HISTORY = ClientEvent("chat:history", CHAT, chat.ChatHistory, chat.HistoryR
 CHAT_EXAMPLES = ClientEvent(
     "chat:examples", CHAT, chat.ChatExamples, chat.ExamplesResult, "chat:read"
 )
+CHAT_RENAME_THREAD = ClientEvent(
+    "chat:rename_thread", CHAT, chat.ChatRenameThread, chat.RenameThreadResult, "chat:write"
+)
+CHAT_DELETE_THREAD = ClientEvent(
+    "chat:delete_thread", CHAT, chat.ChatDeleteThread, chat.DeleteThreadResult, "chat:write"
+)
+CHAT_REGENERATE = ClientEvent(
+    "chat:regenerate", CHAT, chat.ChatRegenerate, chat.RegenerateResult, "chat:write"
+)
+CHAT_APPROVE = ClientEvent("chat:approve", CHAT, chat.ChatApprove, chat.ApproveResult, "chat:write")
 
 CHAT_NAMESPACE = NamespaceSpec(
     CHAT,
@@ -58,6 +68,10 @@ CHAT_NAMESPACE = NamespaceSpec(
         CHAT_THREADS,
         CHAT_HISTORY,
         CHAT_EXAMPLES,
+        CHAT_RENAME_THREAD,
+        CHAT_DELETE_THREAD,
+        CHAT_REGENERATE,
+        CHAT_APPROVE,
         ServerEvent("chat:ready", CHAT, chat.ChatReady),
         ServerEvent("chat:error", CHAT, chat.ChatErrorEvent),
         ServerEvent("chat:message", CHAT, chat.ChatMessageEvent),
@@ -68,6 +82,11 @@ CHAT_NAMESPACE = NamespaceSpec(
         ServerEvent("agent:run_completed", CHAT, chat.AgentRunCompleted),
         ServerEvent("agent:run_failed", CHAT, chat.AgentRunFailed),
         ServerEvent("agent:run_stopped", CHAT, chat.AgentRunStopped),
+        ServerEvent("agent:reasoning", CHAT, chat.AgentReasoning),
+        ServerEvent("agent:approval_requested", CHAT, chat.AgentApprovalRequested),
+        ServerEvent("agent:approval_resolved", CHAT, chat.AgentApprovalResolved),
+        ServerEvent("chat:thread_updated", CHAT, chat.ChatThreadUpdated),
+        ServerEvent("chat:thread_deleted", CHAT, chat.ChatThreadDeleted),
         ServerEvent("app:event", CHAT, publish.AppEvent),
     ),
     error=chat.ChatErrorEvent,

@@ -59,6 +59,15 @@ class Metrics:
             "netra_resumes", "Connects to /chat, by recovery", ["recovery"], registry=r
         )
         self.runs = Counter("netra_runs", "Agent runs ended, by outcome", ["outcome"], registry=r)
+        self.agent_tokens = Counter(
+            "netra_agent_tokens",
+            "Tokens the agent's model reported using, by kind (input, output)",
+            ["kind"],
+            registry=r,
+        )
+        self.approvals = Counter(
+            "netra_approvals", "Tool-call approvals resolved, by decision", ["decision"], registry=r
+        )
         self.run_seconds = Histogram(
             "netra_run_seconds", "Agent run duration", ["outcome"], buckets=_RUN_BUCKETS, registry=r
         )

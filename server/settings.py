@@ -103,7 +103,25 @@ class Settings(BaseSettings):
     shutdown_grace_s: float = Field(default=10.0, ge=0)
 
     # Agent
+    # `package.module:attribute`: a LangChain chat model, a compiled LangGraph graph, or a
+    # callable given the settings that returns one (docs/agent.md). Empty: WS_AGENT_MODEL.
+    agent: str = ""
+    # `demo`, or a `provider:model` name for LangChain's init_chat_model, run by our own
+    # tool loop.
     agent_model: str = "demo"
+    # Import paths (`module:attribute`) of LangChain tools for our tool loop; the demo's
+    # calculator and reminder tools when empty.
+    agent_tools: CommaList = Field(default_factory=list)
+    agent_system_prompt: str = ""
+    # Tools whose every call waits for the user's approval (besides tools whose metadata
+    # says `requires_approval`).
+    agent_approval_tools: CommaList = Field(default_factory=list)
+    # A pending approval not answered in this time expires as denied.
+    approval_timeout_s: float = Field(default=300.0, gt=0)
+    # How much of the thread the model is given: the newest turns whose parts add up to at
+    # most this many characters (the oldest turns are dropped first; the current message
+    # always goes).
+    agent_context_chars: int = Field(default=24_000, ge=1)
     demo_tokens_per_s: float = Field(default=40.0, ge=0)
     delta_flush_ms: int = Field(default=25, ge=0)
     delta_flush_chars: int = Field(default=64, ge=1)
@@ -128,7 +146,15 @@ class Settings(BaseSettings):
             return {**data, "transports": ["websocket"]}
         return data
 
-    @field_validator("jwt_algorithms", "allowed_origins", "transports", "extensions", mode="before")
+    @field_validator(
+        "jwt_algorithms",
+        "allowed_origins",
+        "transports",
+        "extensions",
+        "agent_tools",
+        "agent_approval_tools",
+        mode="before",
+    )
     @classmethod
     def _split_commas(cls, value: object) -> object:
         if isinstance(value, str):

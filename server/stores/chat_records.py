@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from schemas.parts import MessagePart
 
 MessageRole = Literal["user", "assistant"]
 MessageStatus = Literal["complete", "streaming", "stopped", "failed"]
@@ -41,11 +43,16 @@ class MessageRecord(_Record):
     thread_id: str
     user_id: str
     role: MessageRole
+    # An assistant message's joined text parts; a user message's text.
     text: str
+    # Assistant messages: what streamed, in order (user messages: empty).
+    parts: list[MessagePart] = Field(default_factory=list)
     status: MessageStatus
     client_msg_id: str | None
     run_id: str | None
     reply_to: str | None
+    # A "streaming" answer's last checkpoint holds its run's events up to this seq.
+    seq: int | None = None
     created_at: UtcDatetime
     updated_at: UtcDatetime
 
@@ -57,3 +64,27 @@ class SendRecord(_Record):
     message: MessageRecord
     run_id: str
     duplicate: bool
+
+
+class RegenerateRecord(_Record):
+    """Outcome of opening a new answer to a user message; `duplicate` marks a repeat."""
+
+    thread: ThreadRecord
+    # The user message the new answer replies to.
+    reply_to: MessageRecord
+    run_id: str
+    duplicate: bool
+
+
+class ThreadPage(_Record):
+    threads: list[ThreadRecord]
+    # The cursor of the next page (the last thread's id); None on the last page.
+    next_before: str | None
+
+
+class AnswerCheckpoint(_Record):
+    """An answer as it stands mid-stream: its parts after the run's event `seq`."""
+
+    message_id: str
+    parts: list[MessagePart]
+    seq: int | None

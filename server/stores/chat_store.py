@@ -6,7 +6,16 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Protocol
 
-from server.stores.chat_records import MessageRecord, MessageStatus, SendRecord, ThreadRecord
+from schemas.parts import MessagePart
+from server.stores.chat_records import (
+    AnswerCheckpoint,
+    MessageRecord,
+    MessageStatus,
+    RegenerateRecord,
+    SendRecord,
+    ThreadPage,
+    ThreadRecord,
+)
 
 TITLE_MAX_CHARS = 60
 DEFAULT_TITLE = "New chat"
@@ -18,6 +27,14 @@ class NotFoundError(LookupError):
 
 class StoreError(RuntimeError):
     """The database is unavailable or failed to complete an operation."""
+
+
+class ConflictError(RuntimeError):
+    """The thread has an answer still running (one answer at a time per thread)."""
+
+    def __init__(self, run_id: str) -> None:
+        super().__init__(f"run {run_id!r} of the thread is still running")
+        self.run_id = run_id
 
 
 def thread_title(text: str) -> str:
@@ -80,7 +97,22 @@ class ChatStore(Protocol):
         With thread_id None a new thread is created, titled by thread_title(text).
         Otherwise the thread must belong to user_id (NotFoundError if not) and its
         updated_at is bumped. The message is stored with status "complete" and the
-        run with status "streaming".
+        run with status "streaming". A thread with a run still "streaming" refuses a new
+        message with ConflictError naming that run (checked after the idempotency lookup,
+        so a repeat of the send that started it is still a duplicate).
+        """
+        ...
+
+    async def regenerate(
+        self, *, user_id: str, message_id: str, client_msg_id: str, run_id: str
+    ) -> RegenerateRecord:
+        """Open a new run answering again the user message that the assistant message
+        `message_id` replied to, in one transaction.
+
+        NotFoundError if `message_id` is not an assistant message of the user's; keyed on
+        (user_id, client_msg_id) like send_user_message (a repeat returns the first record
+        with duplicate=True, writing nothing); ConflictError while the thread has a run
+        still "streaming". Bumps the thread's updated_at. Earlier answers stay.
         """
         ...
 
@@ -97,17 +129,18 @@ class ChatStore(Protocol):
         ...
 
     async def finish_assistant_message(
-        self, *, message_id: str, text: str, status: MessageStatus
+        self, *, message_id: str, parts: Sequence[MessagePart], status: MessageStatus
     ) -> MessageRecord:
-        """Set the final text and status of an assistant message and of its run.
+        """Set the final parts (and text: the joined text parts) and status of an assistant
+        message and of its run; clears its checkpoint seq.
 
         status must not be "streaming". Bumps the thread's updated_at.
         """
         ...
 
-    async def checkpoint_assistant_messages(self, updates: Sequence[tuple[str, str]]) -> int:
-        """Store the text so far of answers being streamed: (message_id, text) pairs, all
-        in one transaction.
+    async def checkpoint_assistant_messages(self, updates: Sequence[AnswerCheckpoint]) -> int:
+        """Store the parts so far (and their joined text, and the seq they hold) of answers
+        being streamed, all in one transaction.
 
         Only assistant messages still "streaming" are changed, so a checkpoint that lands
         after an answer's end (finish_assistant_message, fail_interrupted_runs) changes
@@ -116,8 +149,30 @@ class ChatStore(Protocol):
         """
         ...
 
-    async def list_threads(self, user_id: str, limit: int = 100) -> list[ThreadRecord]:
-        """Return the user's threads, most recently active first."""
+    async def list_threads(
+        self, user_id: str, *, limit: int = 50, before: str | None = None, query: str | None = None
+    ) -> ThreadPage:
+        """One page of the user's threads, most recently active first.
+
+        `before` is the `next_before` of the previous page (a thread id of the user's;
+        NotFoundError otherwise). `query` keeps the threads whose title or any message text
+        matches it by full-text search (every word, prefixes included; SQLite FTS5,
+        PostgreSQL tsvector), never a scan of every message.
+        """
+        ...
+
+    async def rename_thread(self, *, user_id: str, thread_id: str, title: str) -> ThreadRecord:
+        """Set a thread's title (its activity order is left alone); NotFoundError if not
+        the user's."""
+        ...
+
+    async def delete_thread(self, *, user_id: str, thread_id: str) -> None:
+        """Delete a thread and everything of it (messages and their parts, runs, search
+        entries) in one transaction; NotFoundError if not the user's."""
+        ...
+
+    async def streaming_runs(self, *, user_id: str, thread_id: str) -> list[str]:
+        """Ids of the thread's runs still "streaming"; NotFoundError if not the user's."""
         ...
 
     async def get_thread(self, user_id: str, thread_id: str) -> ThreadRecord:
