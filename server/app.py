@@ -14,8 +14,9 @@ from namespaces.system import SystemNamespace
 from schemas.registry import Registry
 from schemas.system import SystemShutdown
 from server.agent.calculator import calculator_tool
+from server.agent.contract import ChatAgent, RunInput, RunOutcome
 from server.agent.models import build_chat_model
-from server.agent.runner import AgentRunner, CoalescePolicy
+from server.agent.runner import AgentRunner, CoalescePolicy, RunProgress
 from server.app_keys import (
     CHAT_STORE,
     CONTEXT,
@@ -34,9 +35,11 @@ from server.app_keys import (
 from server.auth.dev_tokens import DevTokenIssuer, dev_signing_secret
 from server.auth.token_watch import TokenWatch
 from server.auth.verifier import TokenVerifier
+from server.chat.answering import Answering
 from server.chat.checkpoints import AnswerCheckpointer
 from server.chat.runs import RunRegistry
 from server.chat.service import ChatService
+from server.chat.threads import Threads
 from server.cluster import setup as cluster
 from server.cluster.manager import ClusterManager
 from server.cluster.orphans import OrphanReaper
@@ -119,17 +122,28 @@ def create_app(settings: Settings) -> web.Application:
     publisher = Publisher(emitter, Topics())
     store = chat_store_from_url(settings.database_url)
     runs = RunRegistry()
-    runner = AgentRunner(
-        build_chat_model(settings),
-        [calculator_tool],
-        CoalescePolicy(settings.delta_flush_ms / 1000, settings.delta_flush_chars),
-    )
     control = cluster.run_control(settings, runs)
     checkpoints = AnswerCheckpointer(
         store, interval_ms=settings.checkpoint_interval_ms, max_chars=settings.checkpoint_chars
     )
+    answering = Answering(
+        store,
+        emitter,
+        build_agent(settings),
+        runs,
+        metrics,
+        settings.approval_timeout_s,
+        control,
+        checkpoints,
+    )
     chat = ChatService(
-        store, ctx.emitter, runner, runs, settings.max_message_chars, metrics, control, checkpoints
+        store,
+        emitter,
+        answering,
+        runs,
+        settings.max_message_chars,
+        settings.agent_context_chars,
+        control,
     )
     if control is not None:
         app[ORPHANS] = OrphanReaper(store, emitter, control, runs, settings.run_owner_ttl_s)
@@ -141,7 +155,7 @@ def create_app(settings: Settings) -> web.Application:
     app[PUBLISHER] = publisher
     realtime = Realtime(app, sio, ctx, publisher)
     realtime.include(SystemNamespace(ctx))
-    realtime.include(ChatNamespace(ctx, chat))
+    realtime.include(ChatNamespace(ctx, chat, Threads(store, emitter, runs, control)))
     for extension in load_extensions(settings.extensions):
         extension(realtime)
     app[WS_CONFIG] = build_ws_config(settings, registry, replay_enabled=True)
@@ -179,6 +193,20 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_announce)
     app.on_shutdown.append(_shut_down_gracefully)
     return app
+
+
+class _LoopAgent:
+    def __init__(self, runner: AgentRunner) -> None:
+        self._runner = runner
+
+    async def run(self, run: RunInput) -> RunOutcome:
+        await self._runner.run(run.run_id, run.conversation, run.sink, RunProgress())
+        return RunOutcome()
+
+
+def build_agent(settings: Settings) -> ChatAgent:
+    policy = CoalescePolicy(settings.delta_flush_ms / 1000, settings.delta_flush_chars)
+    return _LoopAgent(AgentRunner(build_chat_model(settings), [calculator_tool], policy))
 
 
 async def _replay_store(app: web.Application) -> AsyncIterator[None]:

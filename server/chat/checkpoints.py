@@ -1,5 +1,5 @@
 """Answers written to the chat store while they stream, so a process that dies mid-answer
-leaves the text its users were sent rather than an empty answer."""
+leaves the parts its users were sent rather than an empty answer."""
 
 from __future__ import annotations
 
@@ -10,14 +10,14 @@ from typing import Final
 
 from loguru import logger
 
+from server.stores.chat_records import AnswerCheckpoint
 from server.stores.chat_store import ChatStore
 
 DEFAULT_INTERVAL_MS: Final = 1000
 DEFAULT_MAX_CHARS: Final = 2000
 
-# An answer as it stands now, read at each checkpoint. Its text today; a later answer made
-# of parts would hand over their serialised form instead.
-Snapshot = Callable[[], str]
+# An answer as it stands now (its parts and the seq they hold), read at each checkpoint.
+Snapshot = Callable[[], AnswerCheckpoint]
 
 
 class _Answer:
@@ -97,7 +97,7 @@ class AnswerCheckpointer:
             answer.unwritten = 0
         try:
             return await self._store.checkpoint_assistant_messages(
-                [(answer.message_id, text) for answer, _, text in taken]
+                [snapshot for _, _, snapshot in taken]
             )
         except BaseException:
             for answer, unwritten, _ in taken:

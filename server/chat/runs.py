@@ -6,7 +6,11 @@ import asyncio
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
-from server.agent.runner import RunProgress
+from pydantic import JsonValue
+
+from server.agent.contract import Decision
+from server.chat.answer import Answer
+from server.chat.approvals import PendingApprovals
 
 # Finished runs remembered so a late stop answers `stopped: false` instead of not_found.
 _FINISHED_MEMORY = 10_000
@@ -18,7 +22,9 @@ class ActiveRun:
     user_id: str
     thread_id: str
     message_id: str
-    progress: RunProgress = field(default_factory=RunProgress)
+    reply_to: str
+    answer: Answer = field(default_factory=Answer)
+    approvals: PendingApprovals = field(default_factory=PendingApprovals)
     task: asyncio.Task[None] | None = None
     # Set once the outcome is being stored: from then on a stop changes nothing.
     finishing: bool = False
@@ -45,6 +51,24 @@ class RunRegistry:
             self._finished[run_id] = run.user_id
             while len(self._finished) > _FINISHED_MEMORY:
                 self._finished.popitem(last=False)
+
+    def in_thread(self, thread_id: str) -> list[ActiveRun]:
+        return [run for run in self._active.values() if run.thread_id == thread_id]
+
+    def approve(
+        self,
+        user_id: str,
+        run_id: str,
+        call_id: str,
+        approved: bool,
+        args: dict[str, JsonValue] | None,
+    ) -> Decision:
+        """Answer a call the user's run waits on. UnknownRun if the run is not running here
+        for this user; NoPendingApproval if it waits for no such call."""
+        run = self._active.get(run_id)
+        if run is None or run.user_id != user_id:
+            raise UnknownRun(run_id)
+        return run.approvals.answer(call_id, approved, args)
 
     def stop(self, user_id: str, run_id: str) -> bool:
         """Cancel the user's run; False when it already ended. UnknownRun if not theirs."""

@@ -1,9 +1,10 @@
-"""Runs across nodes: who owns a run, stops that reach the owner, runs whose node died.
+"""Runs across nodes: who owns a run, stops and approvals that reach the owner, runs whose
+node died.
 
-A run's owner is a key that the owning node refreshes while the run lives. A stop asked of
-another node is published on the owner's channel. A node that dies stops refreshing; any
-node then finds its answers still "streaming" with no owner key and ends them as failed,
-one node per run (a claim key decides which).
+A run's owner is a key that the owning node refreshes while the run lives. A stop or an
+approval asked of another node is published on the owner's channel. A node that dies stops
+refreshing; any node then finds its answers still "streaming" with no owner key and ends them
+as failed, one node per run (a claim key decides which).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from collections.abc import Callable, Iterable
 
 import orjson
 from loguru import logger
+from pydantic import JsonValue
 from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
@@ -26,6 +28,8 @@ PREFIX = "netra:run:"
 FINISHED_TTL_S = 3600
 
 StopLocal = Callable[[str, str], bool]
+# (user_id, run_id, call_id, approved, edited args or None)
+ApproveLocal = Callable[[str, str, str, bool, dict[str, JsonValue] | None], object]
 
 
 class RunControl:
@@ -39,6 +43,7 @@ class RunControl:
         self._owned: dict[str, str] = {}  # run_id -> user_id
         self._tasks: list[asyncio.Task[None]] = []
         self.stop_local: StopLocal | None = None
+        self.approve_local: ApproveLocal | None = None
 
     async def open(self) -> None:
         self._tasks = [
@@ -72,6 +77,24 @@ class RunControl:
     async def stop(self, user_id: str, run_id: str) -> bool | None:
         """Ask the owning node to stop a run: True if sent, False if it already ended,
         None if no node knows it (or it is another user's)."""
+        return await self._forward(user_id, run_id, {"op": "stop"})
+
+    async def approve(
+        self,
+        user_id: str,
+        run_id: str,
+        call_id: str,
+        approved: bool,
+        args: dict[str, JsonValue] | None,
+    ) -> bool | None:
+        """Hand an approval to the node running the run: True if sent, False if the run
+        ended, None if no node knows it (or it is another user's)."""
+        request = {"op": "approve", "call": call_id, "approved": approved, "args": args}
+        return await self._forward(user_id, run_id, request)
+
+    async def _forward(
+        self, user_id: str, run_id: str, request: dict[str, object]
+    ) -> bool | None:
         try:
             raw = await self._client.get(_owner_key(run_id))
         except (RedisError, OSError) as exc:
@@ -86,7 +109,7 @@ class RunControl:
             return None
         if owner.get("node") is None:
             return False
-        message = orjson.dumps({"user": user_id, "run": run_id})
+        message = orjson.dumps({**request, "user": user_id, "run": run_id})
         try:
             await self._client.publish(_node_channel(owner["node"]), message)
         except (RedisError, OSError) as exc:
@@ -136,20 +159,32 @@ class RunControl:
                     delay = 0.25
                     async for message in pubsub.listen():
                         if message.get("type") == "message":
-                            self._stop_requested(message["data"])
+                            self._requested(message["data"])
             except (RedisError, OSError) as exc:
                 logger.warning("run stop channel lost: {}; retrying in {}s", exc, delay)
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 5.0)
 
-    def _stop_requested(self, raw: bytes) -> None:
+    def _requested(self, raw: bytes) -> None:
         try:
             request = orjson.loads(raw)
             user_id, run_id = str(request["user"]), str(request["run"])
-        except (orjson.JSONDecodeError, KeyError, TypeError):
+            op = request.get("op", "stop")
+        except (orjson.JSONDecodeError, KeyError, TypeError, AttributeError):
             return
-        if self.stop_local is not None and self._owned.get(run_id) == user_id:
+        if self._owned.get(run_id) != user_id:
+            return
+        if op == "stop" and self.stop_local is not None:
             self.stop_local(user_id, run_id)
+        elif op == "approve" and self.approve_local is not None:
+            args = request.get("args")
+            self.approve_local(
+                user_id,
+                run_id,
+                str(request.get("call")),
+                request.get("approved") is True,
+                args if isinstance(args, dict) else None,
+            )
 
 
 def _owner_key(run_id: str) -> str:

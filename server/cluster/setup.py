@@ -3,6 +3,11 @@ subscriber to the streams this node's connections follow."""
 
 from __future__ import annotations
 
+import contextlib
+
+from pydantic import JsonValue
+
+from server.chat.approvals import NoPendingApproval
 from server.chat.runs import RunRegistry, UnknownRun
 from server.cluster.delivery import StreamAnnouncer
 from server.cluster.manager import ClusterManager
@@ -53,7 +58,19 @@ def run_control(settings: Settings, runs: RunRegistry) -> RunControl | None:
         except UnknownRun:
             return False
 
+    def approve_local(
+        user_id: str,
+        run_id: str,
+        call_id: str,
+        approved: bool,
+        args: dict[str, JsonValue] | None,
+    ) -> None:
+        # An answer that lost the race (answered elsewhere, expired) changes nothing.
+        with contextlib.suppress(UnknownRun, NoPendingApproval):
+            runs.approve(user_id, run_id, call_id, approved, args)
+
     control.stop_local = stop_local
+    control.approve_local = approve_local
     return control
 
 

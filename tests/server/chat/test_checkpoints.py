@@ -8,8 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from schemas.parts import TextPart, joined_text
 from server.chat.checkpoints import AnswerCheckpointer
-from server.stores.chat_records import MessageRecord
+from server.stores.chat_records import AnswerCheckpoint, MessageRecord
 from server.stores.chat_sqlite import SqliteChatStore
 from server.stores.chat_store import StoreError
 from tests.server.stores.test_chat_store import reply, send
@@ -22,9 +23,13 @@ class CountingStore(SqliteChatStore):
         super().__init__(url)
         self.checkpoints: list[list[tuple[str, str]]] = []
 
-    async def checkpoint_assistant_messages(self, updates: Sequence[tuple[str, str]]) -> int:
-        self.checkpoints.append(list(updates))
+    async def checkpoint_assistant_messages(self, updates: Sequence[AnswerCheckpoint]) -> int:
+        self.checkpoints.append([(u.message_id, joined_text(u.parts)) for u in updates])
         return await super().checkpoint_assistant_messages(updates)
+
+
+def checkpoint(message_id: str, text: str, seq: int | None = None) -> AnswerCheckpoint:
+    return AnswerCheckpoint(message_id=message_id, parts=[TextPart(text=text)], seq=seq)
 
 
 @pytest.fixture
@@ -66,7 +71,9 @@ class Texts:
 
     def track(self, message_id: str) -> None:
         self.text[message_id] = ""
-        told = self._checkpoints.track(message_id, lambda: self.text[message_id])
+        told = self._checkpoints.track(
+            message_id, lambda: checkpoint(message_id, self.text[message_id])
+        )
         assert told is not None
         self._told[message_id] = told
 
@@ -110,12 +117,12 @@ async def test_a_finished_answer_is_never_overwritten(store: CountingStore) -> N
     checkpoints.untrack("a1")
     texts.grow("a1", " and the rest")
     final = await store.finish_assistant_message(
-        message_id="a1", text=texts.text["a1"], status="complete"
+        message_id="a1", parts=[TextPart(text=texts.text["a1"])], status="complete"
     )
     assert await in_flight == 1
     assert store.checkpoints == [[("a1", "partial")]]
     assert await checkpoints.flush() == 0
-    assert await store.checkpoint_assistant_messages([("a1", "late")]) == 0
+    assert await store.checkpoint_assistant_messages([checkpoint("a1", "late")]) == 0
     assert await stored(store, answer) == final
     assert final.text == "partial and the rest"
 
@@ -166,7 +173,7 @@ async def test_a_failed_checkpoint_is_written_next_time(store: CountingStore) ->
 async def test_interval_zero_is_off(store: CountingStore) -> None:
     checkpoints = AnswerCheckpointer(store, interval_ms=0)
     assert not checkpoints.enabled
-    assert checkpoints.track("a1", lambda: "text") is None
+    assert checkpoints.track("a1", lambda: checkpoint("a1", "text")) is None
     async with checkpoints.running():
         await asyncio.sleep(0.05)
     assert await checkpoints.flush() == 0

@@ -1,0 +1,102 @@
+"""Parts in a cluster: a tab on another node sees the same parts live, mid-stream in history
+(from the owner's checkpoint, with its seq) and once the answer is stored; one answer at a
+time holds across nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+from server.chat.checkpoints import DEFAULT_INTERVAL_MS
+from tests.cluster_nodes import NodeFactory
+from tests.harness import connect, run_events, send_chat, wait_run_end
+from tests.parts_fold import fold, live_parts
+
+NS = "/chat"
+
+
+async def test_another_node_shows_the_same_parts(make_node: NodeFactory) -> None:
+    async with make_node() as first, make_node() as second:
+        token = await first.token("alice")
+        owner, owner_events = await connect(first, [NS], {"token": token})
+        other, other_events = await connect(second, [NS], {"token": token})
+        try:
+            await other_events.wait_for(NS, "chat:ready")
+            sent = await send_chat(owner, "calculate 6*7")
+            _, done = await wait_run_end(other_events, sent["run_id"])
+            parts = done["message"]["parts"]
+            assert [p["type"] for p in parts] == ["tool_call", "tool_result", "text"]
+            assert live_parts(other_events, sent["run_id"]) == parts
+            assert live_parts(owner_events, sent["run_id"]) == parts
+            history = await other.call(
+                "chat:history", {"thread_id": sent["thread_id"]}, namespace=NS
+            )
+            assert history["data"]["messages"][-1]["parts"] == parts
+        finally:
+            await owner.disconnect()
+            await other.disconnect()
+
+
+async def test_mid_stream_history_on_another_node_resumes_from_the_checkpoint(
+    make_node: NodeFactory,
+) -> None:
+    async with make_node(demo_tokens_per_s=200) as first, make_node() as second:
+        token = await first.token("alice")
+        owner, _ = await connect(first, [NS], {"token": token})
+        other, other_events = await connect(second, [NS], {"token": token})
+        try:
+            await other_events.wait_for(NS, "chat:ready")
+            sent = await send_chat(owner, "count to 1500")
+            # Past one checkpoint interval: the owner has written the answer so far.
+            await asyncio.sleep(DEFAULT_INTERVAL_MS / 1000 + 0.5)
+            history = await other.call(
+                "chat:history", {"thread_id": sent["thread_id"]}, namespace=NS
+            )
+            streaming = history["data"]["messages"][-1]
+            assert streaming["status"] == "streaming"
+            assert streaming["seq"] > 0
+            assert streaming["parts"][0]["text"].startswith("1 2 3")
+            # Refused on the other node too: the answer still runs.
+            payload = {
+                "client_msg_id": str(uuid.uuid4()),
+                "text": "more",
+                "thread_id": sent["thread_id"],
+            }
+            refused = await other.call("chat:send", payload, namespace=NS)
+            assert refused["error"]["code"] == "conflict"
+            assert refused["error"]["details"] == {"run_id": sent["run_id"]}
+            _, done = await wait_run_end(other_events, sent["run_id"], within_s=30)
+            events = run_events(other_events, sent["run_id"])
+            rebuilt = fold(events, streaming["parts"], streaming["seq"])
+            assert rebuilt == done["message"]["parts"]
+        finally:
+            await owner.disconnect()
+            await other.disconnect()
+
+
+async def test_an_approval_answered_on_another_node_reaches_the_run(
+    make_node: NodeFactory,
+) -> None:
+    async with make_node() as first, make_node() as second:
+        token = await first.token("alice")
+        owner, owner_events = await connect(first, [NS], {"token": token})
+        other, other_events = await connect(second, [NS], {"token": token})
+        try:
+            await other_events.wait_for(NS, "chat:ready")
+            sent = await send_chat(owner, "remind me to call mum")
+            [request] = await other_events.wait_for(NS, "agent:approval_requested")
+            payload = {"run_id": sent["run_id"], "call_id": request["call_id"], "approved": True}
+            ack = await other.call("chat:approve", payload, namespace=NS)
+            assert ack == {"ok": True, "data": {"decision": "approved"}}
+            name, done = await wait_run_end(owner_events, sent["run_id"])
+            assert name == "agent:run_completed"
+            assert done["message"]["parts"][1]["decision"] == "approved"
+            assert live_parts(other_events, sent["run_id"]) == done["message"]["parts"]
+            # Another user cannot answer it, or learn that it exists.
+            mallory, _ = await connect(second, [NS], {"token": await second.token("mallory")})
+            theirs = await mallory.call("chat:approve", payload, namespace=NS)
+            assert theirs["error"]["code"] == "not_found"
+            await mallory.disconnect()
+        finally:
+            await owner.disconnect()
+            await other.disconnect()
