@@ -132,6 +132,7 @@ describe("ChatClient connecting", () => {
     expect(h.client.getSnapshot().connection).toEqual({
       status: "error",
       error: { message: "Token has expired", code: "token_expired" },
+      offline: false,
     });
     await new Promise((resolve) => setTimeout(resolve, 40));
     expect(h.manager().chat.connectCalls).toBe(2);
@@ -224,7 +225,7 @@ describe("ChatClient stream", () => {
     await h.manager().chat.accept();
     ready(h, "recovered", 0);
     await settle();
-    expect(asked).toEqual([{ thread_id: "t3", limit: 200 }]);
+    expect(asked).toEqual([{ thread_id: "t3", limit: 50 }]);
     expect(h.client.getSnapshot().messages.t3).toEqual([]);
   });
 
@@ -252,7 +253,7 @@ describe("ChatClient stream", () => {
       data: {
         messages: [
           historyMessage({ id: "u1", role: "user", text: "count" }),
-          historyMessage({ id: "a1", role: "assistant", text: "1 2 3", status: "streaming", run_id: "r1", seq: 5 }),
+          historyMessage({ id: "a1", role: "assistant", text: "1 2 3", parts: [{ type: "text", text: "1 2 3" }], status: "streaming", run_id: "r1", seq: 5 }),
         ],
       },
     });

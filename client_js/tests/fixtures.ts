@@ -1,5 +1,6 @@
 /* Test doubles: a fake socket.io Manager/Socket pair and builders for protocol payloads. */
 import type { ChatServerEvents, HistoryMessage, WsConfig } from "../src/generated/protocol";
+import type { Part } from "../src/core/parts";
 import { initialState, type ChatState, type StreamEvent } from "../src/core/state";
 import type { ManagerLike, SocketLike } from "../src/core/transport";
 
@@ -173,16 +174,26 @@ export const runStarted = (seq: number, runId: string, threadId: string, message
 
 export const delta = (seq: number, runId: string, text: string) => ev("agent:delta", seq, { run_id: runId, text });
 
-export const completed = (seq: number, runId: string, threadId: string, messageId: string, text: string) =>
+export const completed = (
+  seq: number,
+  runId: string,
+  threadId: string,
+  messageId: string,
+  text: string,
+  parts: Part[] = text ? [{ type: "text", text }] : [],
+  replyTo = "u1",
+) =>
   ev("agent:run_completed", seq, {
     run_id: runId,
-    message: { id: messageId, thread_id: threadId, role: "assistant", text, created_at: at(seq) },
+    message: { id: messageId, thread_id: threadId, role: "assistant", text, parts, run_id: runId, reply_to: replyTo, created_at: at(seq) },
+    usage: null,
   });
 
 export function historyMessage(overrides: Partial<HistoryMessage> & Pick<HistoryMessage, "id" | "role">): HistoryMessage {
   return {
     thread_id: "t1",
     text: "",
+    parts: [],
     status: "complete",
     created_at: TS,
     client_msg_id: null,

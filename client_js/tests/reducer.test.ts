@@ -27,9 +27,9 @@ describe("reducer: a run streaming into an open thread", () => {
 
   it("keeps the streamed text when a run is stopped or fails", () => {
     const base = apply(loaded(), runStarted(1, "r1", "t1", "a1"), delta(2, "r1", "partial"));
-    const stopped = apply(base, ev("agent:run_stopped", 3, { run_id: "r1" }));
+    const stopped = apply(base, ev("agent:run_stopped", 3, { run_id: "r1", message: null }));
     expect(stopped.messages.t1?.[0]).toMatchObject({ text: "partial", status: "stopped" });
-    const failed = apply(base, ev("agent:run_failed", 3, { run_id: "r1", error: { code: "model_error", message: "boom" } }));
+    const failed = apply(base, ev("agent:run_failed", 3, { run_id: "r1", error: { code: "model_error", message: "boom" }, message: null }));
     expect(failed.messages.t1?.[0]).toMatchObject({ text: "partial", status: "failed", error: { code: "model_error" } });
   });
 
@@ -41,11 +41,12 @@ describe("reducer: a run streaming into an open thread", () => {
       ev("agent:tool_result", 3, { run_id: "r1", call_id: "c1", name: "calculator", result: 42, is_error: false }),
       delta(4, "r1", "It is 42."),
     );
-    expect(s.runs.r1?.toolCalls).toEqual([
-      { callId: "c1", name: "calculator", args: { expression: "6*7" }, result: { value: 42, isError: false } },
-    ]);
     const answer = openThreadMessages(s).find((m) => m.role === "assistant");
-    expect(answer?.toolCalls).toHaveLength(1);
+    expect(answer?.parts).toEqual([
+      { type: "tool_call", call_id: "c1", name: "calculator", args: { expression: "6*7" } },
+      { type: "tool_result", call_id: "c1", name: "calculator", result: 42, is_error: false },
+      { type: "text", text: "It is 42." },
+    ]);
     expect(answer?.text).toBe("It is 42.");
   });
 
@@ -72,6 +73,7 @@ describe("reducer: sending", () => {
     text: "hi",
     source: "typed",
     createdAt: "2026-01-01T00:00:00Z",
+    queuedAt: 0,
     delivery: "queued",
     error: null,
     ...over,
@@ -113,9 +115,9 @@ describe("reducer: sending", () => {
 describe("reducer: connection and threads", () => {
   it("records status and reason, and clears the reason once ready", () => {
     let s = reduce(state(), { type: "connection", status: "error", error: { message: "Token has expired", code: "token_expired" } });
-    expect(s.connection).toEqual({ status: "error", error: { message: "Token has expired", code: "token_expired" } });
+    expect(s.connection).toEqual({ status: "error", error: { message: "Token has expired", code: "token_expired" }, offline: false });
     s = reduce(s, { type: "ready", ready: { epoch: "e", head_seq: 0, recovery: "fresh", replayed: 0 } });
-    expect(s.connection).toEqual({ status: "connected", error: null });
+    expect(s.connection).toEqual({ status: "connected", error: null, offline: false });
   });
 
   it("moves a thread with new activity to the top", () => {

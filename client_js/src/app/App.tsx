@@ -18,13 +18,7 @@ export function App() {
 
   return (
     <div className={`app${menuOpen ? " menu-open" : ""}`}>
-      <ThreadList
-        threads={state.threads}
-        loaded={state.threadsLoaded}
-        openThreadId={state.openThreadId}
-        user={state.hello?.principal.display_name ?? null}
-        onOpen={choose}
-      />
+      <ThreadList state={state} client={client} onOpen={choose} />
       <button className="scrim" aria-label="Close the thread list" onClick={() => setMenuOpen(false)} />
       <main className="chat">
         <header className="chat-header">

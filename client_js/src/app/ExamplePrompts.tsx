@@ -3,10 +3,11 @@ import type { Example } from "../generated/protocol";
 interface Props {
   examples: readonly Example[];
   layout: "cards" | "chips";
+  disabled?: boolean;
   onPick: (prompt: string) => void;
 }
 
-export function ExamplePrompts({ examples, layout, onPick }: Props) {
+export function ExamplePrompts({ examples, layout, disabled = false, onPick }: Props) {
   if (examples.length === 0) return null;
   return (
     <div className={`examples examples-${layout}`}>
@@ -17,6 +18,7 @@ export function ExamplePrompts({ examples, layout, onPick }: Props) {
           data-testid="example-prompt"
           data-example-id={e.id}
           title={e.prompt}
+          disabled={disabled}
           onClick={() => onPick(e.prompt)}
         >
           <span className="example-title">{e.title}</span>

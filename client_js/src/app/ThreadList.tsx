@@ -1,15 +1,146 @@
+import { useEffect, useRef, useState, type KeyboardEvent } from "react";
+import type { ChatClient, ChatState } from "../core";
 import type { ThreadView } from "../generated/protocol";
 import { relativeTime } from "./time";
 
+const SEARCH_DEBOUNCE_MS = 250;
+
+interface ItemProps {
+  thread: ThreadView;
+  active: boolean;
+  onOpen: (threadId: string) => void;
+  client: ChatClient;
+}
+
+function ThreadItem({ thread, active, onOpen, client }: ItemProps) {
+  const [mode, setMode] = useState<"view" | "rename" | "confirm-delete">("view");
+  const [title, setTitle] = useState(thread.title);
+  const [busy, setBusy] = useState(false);
+  // Enter saves, and so does the blur that follows: one request, not two.
+  const saving = useRef(false);
+
+  const startRename = () => {
+    setTitle(thread.title);
+    setMode("rename");
+  };
+  const saveRename = async () => {
+    const next = title.trim();
+    if (saving.current) return;
+    if (!next || next === thread.title) return setMode("view");
+    saving.current = true;
+    setBusy(true);
+    const done = await client.renameThread(thread.id, next);
+    saving.current = false;
+    setBusy(false);
+    if (done) setMode("view");
+  };
+  const onRenameKey = (event: KeyboardEvent<HTMLInputElement>) => {
+    if (event.key === "Enter") {
+      event.preventDefault();
+      void saveRename();
+    } else if (event.key === "Escape") {
+      setMode("view");
+    }
+  };
+  const confirmDelete = async () => {
+    setBusy(true);
+    // On success the thread leaves the list, and this item with it.
+    if (!(await client.deleteThread(thread.id))) {
+      setBusy(false);
+      setMode("view");
+    }
+  };
+
+  if (mode === "rename") {
+    return (
+      <li className="thread-row renaming">
+        <input
+          className="thread-rename-input"
+          data-testid="thread-rename-input"
+          aria-label="Chat title"
+          value={title}
+          maxLength={200}
+          autoFocus
+          disabled={busy}
+          onChange={(e) => setTitle(e.target.value)}
+          onKeyDown={onRenameKey}
+          onBlur={() => void saveRename()}
+        />
+      </li>
+    );
+  }
+  return (
+    <li className={`thread-row${active ? " active" : ""}`}>
+      <button
+        className={`thread-item${active ? " active" : ""}`}
+        data-testid="thread-item"
+        data-thread-id={thread.id}
+        aria-current={active ? "page" : undefined}
+        onClick={() => onOpen(thread.id)}
+      >
+        <span className="thread-title">{thread.title}</span>
+        <span className="thread-time">{relativeTime(thread.updated_at)}</span>
+      </button>
+      {mode === "confirm-delete" ? (
+        <div className="thread-confirm" role="alertdialog" aria-label={`Delete “${thread.title}”?`}>
+          <span>Delete this chat?</span>
+          <button
+            type="button"
+            className="button button-small button-danger"
+            data-testid="thread-delete-confirm"
+            disabled={busy}
+            onClick={() => void confirmDelete()}
+          >
+            Delete
+          </button>
+          <button type="button" className="button button-small" data-testid="thread-delete-cancel" onClick={() => setMode("view")}>
+            Cancel
+          </button>
+        </div>
+      ) : (
+        <div className="thread-actions">
+          <button type="button" className="icon-button" data-testid="thread-rename" aria-label="Rename" title="Rename" onClick={startRename}>
+            ✎
+          </button>
+          <button
+            type="button"
+            className="icon-button"
+            data-testid="thread-delete"
+            aria-label="Delete"
+            title="Delete"
+            onClick={() => setMode("confirm-delete")}
+          >
+            🗑
+          </button>
+        </div>
+      )}
+    </li>
+  );
+}
+
 interface Props {
-  threads: readonly ThreadView[];
-  loaded: boolean;
-  openThreadId: string | null;
-  user: string | null;
+  state: ChatState;
+  client: ChatClient;
   onOpen: (threadId: string | null) => void;
 }
 
-export function ThreadList({ threads, loaded, openThreadId, user, onOpen }: Props) {
+export function ThreadList({ state, client, onOpen }: Props) {
+  const [query, setQuery] = useState("");
+  const first = useRef(true);
+  useEffect(() => {
+    // Nothing to search for on mount; after that every change is looked up, debounced.
+    if (first.current) {
+      first.current = false;
+      return;
+    }
+    const timer = setTimeout(() => void client.searchThreads(query), query.trim() ? SEARCH_DEBOUNCE_MS : 0);
+    return () => clearTimeout(timer);
+  }, [query, client]);
+
+  const search = state.threadSearch;
+  const threads = search ? search.results : state.threads;
+  const more = search ? search.nextBefore !== null : state.threadsNextBefore !== null;
+  const user = state.hello?.principal.display_name ?? null;
   return (
     <nav className="sidebar" aria-label="Threads">
       <div className="sidebar-head">
@@ -18,23 +149,39 @@ export function ThreadList({ threads, loaded, openThreadId, user, onOpen }: Prop
           + New chat
         </button>
       </div>
+      <div className="thread-search">
+        <input
+          type="search"
+          data-testid="thread-search"
+          aria-label="Search chats"
+          placeholder="Search chats"
+          value={query}
+          onChange={(e) => setQuery(e.target.value)}
+        />
+      </div>
       <ul className="thread-list">
         {threads.map((t) => (
-          <li key={t.id}>
-            <button
-              className={`thread-item${t.id === openThreadId ? " active" : ""}`}
-              data-testid="thread-item"
-              data-thread-id={t.id}
-              aria-current={t.id === openThreadId ? "page" : undefined}
-              onClick={() => onOpen(t.id)}
-            >
-              <span className="thread-title">{t.title}</span>
-              <span className="thread-time">{relativeTime(t.updated_at)}</span>
-            </button>
-          </li>
+          <ThreadItem key={t.id} thread={t} active={t.id === state.openThreadId} onOpen={onOpen} client={client} />
         ))}
       </ul>
-      {loaded && threads.length === 0 ? <p className="sidebar-empty">No chats yet.</p> : null}
+      {more ? (
+        <button
+          type="button"
+          className="button button-small threads-more"
+          data-testid="threads-load-more"
+          disabled={search?.loading ?? false}
+          onClick={() => void client.loadMoreThreads()}
+        >
+          Load more
+        </button>
+      ) : null}
+      {search && !search.loading && threads.length === 0 ? (
+        <p className="sidebar-empty" data-testid="thread-search-empty">
+          No chats match “{search.query}”.
+        </p>
+      ) : null}
+      {search?.loading && threads.length === 0 ? <p className="sidebar-empty">Searching…</p> : null}
+      {!search && state.threadsLoaded && threads.length === 0 ? <p className="sidebar-empty">No chats yet.</p> : null}
       {user ? <div className="sidebar-user">Signed in as {user}</div> : null}
     </nav>
   );

@@ -1,8 +1,19 @@
-import type { ToolCall } from "../core";
+import { useState } from "react";
+import type { PartView, ToolState } from "../core";
 import type { JsonValue } from "../generated/protocol";
 
-function pretty(value: JsonValue | { [key: string]: JsonValue } | null): string {
-  return JSON.stringify(value, null, 2);
+type ToolView = Extract<PartView, { kind: "tool" }>;
+
+const OUTCOME: Record<ToolState, string> = {
+  running: "running…",
+  done: "→",
+  error: "failed",
+  awaiting_approval: "waiting for your approval",
+  denied: "not run",
+};
+
+function pretty(value: JsonValue | undefined): string {
+  return JSON.stringify(value ?? null, null, 2);
 }
 
 function preview(value: JsonValue): string {
@@ -10,30 +21,68 @@ function preview(value: JsonValue): string {
   return text.length > 48 ? `${text.slice(0, 47)}…` : text;
 }
 
-/** A tool the agent called: name and outcome at a glance, arguments and result as JSON inside. */
-export function ToolCallBlock({ call }: { call: ToolCall }) {
-  const state = call.result === null ? "running" : call.result.isError ? "error" : "done";
+interface Props {
+  view: ToolView;
+  /** Answers a pending approval; absent where nothing can be answered (no run). */
+  onApprove?: (callId: string, approved: boolean) => Promise<boolean>;
+}
+
+/** A tool the agent called: name and state at a glance, arguments and result as JSON inside. */
+export function ToolCallBlock({ view, onApprove }: Props) {
+  const { state, result } = view;
+  const [answering, setAnswering] = useState(false);
+  const answer = async (approved: boolean) => {
+    if (!onApprove) return;
+    setAnswering(true);
+    // On success the resolution arrives as an event and replaces the buttons.
+    if (!(await onApprove(view.callId, approved))) setAnswering(false);
+  };
+  const outcome = state === "done" && result ? `→ ${preview(result.result)}` : OUTCOME[state];
   return (
-    <details className={`tool-call tool-${state}`} data-testid="tool-call" data-tool={call.name} data-state={state}>
-      <summary>
-        <span className="tool-icon" aria-hidden="true">
-          ⚙
-        </span>
-        <span className="tool-name">{call.name || "tool"}</span>
-        <span className="tool-outcome">
-          {call.result === null ? "running…" : `${call.result.isError ? "failed" : "→"} ${preview(call.result.value)}`}
-        </span>
-      </summary>
-      <div className="tool-detail">
-        <div className="tool-section">Arguments</div>
-        <pre>{pretty(call.args)}</pre>
-        {call.result !== null ? (
-          <>
-            <div className="tool-section">{call.result.isError ? "Error" : "Result"}</div>
-            <pre>{pretty(call.result.value)}</pre>
-          </>
-        ) : null}
-      </div>
-    </details>
+    <div className={`tool-call tool-${state}`} data-testid="tool-call" data-name={view.name} data-state={state}>
+      <details open={state === "awaiting_approval" || undefined}>
+        <summary>
+          <span className="tool-icon" aria-hidden="true">
+            ⚙
+          </span>
+          <span className="tool-name">{view.name || "tool"}</span>
+          <span className="tool-outcome">{outcome}</span>
+        </summary>
+        <div className="tool-detail">
+          <div className="tool-section">Arguments</div>
+          <pre data-testid="tool-args">{pretty(view.args ?? {})}</pre>
+          {result ? (
+            <>
+              <div className="tool-section">{result.is_error ? "Error" : "Result"}</div>
+              <pre data-testid="tool-result">{pretty(result.result)}</pre>
+            </>
+          ) : null}
+        </div>
+      </details>
+      {state === "awaiting_approval" ? (
+        <div className="tool-approval" role="group" aria-label={`Approve ${view.name}`}>
+          <span className="tool-approval-text">Run {view.name} with these arguments?</span>
+          <button
+            type="button"
+            className="button button-small button-primary"
+            data-testid="approve-button"
+            disabled={answering || !onApprove}
+            onClick={() => void answer(true)}
+          >
+            Approve
+          </button>
+          <button
+            type="button"
+            className="button button-small"
+            data-testid="deny-button"
+            disabled={answering || !onApprove}
+            onClick={() => void answer(false)}
+          >
+            Deny
+          </button>
+        </div>
+      ) : null}
+      {view.approval === "expired" ? <div className="tool-note">The approval expired.</div> : null}
+    </div>
   );
 }

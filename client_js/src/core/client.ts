@@ -5,6 +5,7 @@ import { newUuid } from "./ids";
 import { reduce, type Action } from "./reducer";
 import { RecentEvents } from "./recent";
 import { ResumeTracker } from "./resume";
+import { sendBlockedReason } from "./selectors";
 import { Sender } from "./sender";
 import { initialState, type ChatState, type Notice, type StreamEvent } from "./state";
 import { browserStorage, type KeyValueStorage } from "./storage";
@@ -24,9 +25,17 @@ export interface ChatClientOptions {
   timers?: Timers;
   /** How long the connection outlives its last subscriber. */
   idleStopMs?: number;
+  /** Messages per history page (the latest page, then older ones on request). */
   historyLimit?: number;
+  /** Threads per page of the thread list and of search results. */
+  threadPageSize?: number;
   /** How many recent stream events are kept to re-apply over history snapshots. */
   recentEvents?: number;
+  /** How long a message may wait for the connection before it is marked failed. */
+  outboxLimitMs?: number;
+  /** Reconnecting for this long is an outage: sending is disabled, with the reason shown. */
+  offlineAfterMs?: number;
+  now?: () => number;
 }
 
 const OPEN_THREAD_KEY = "netra.openThread";
@@ -43,7 +52,14 @@ export class ChatClient {
   private readonly recent: RecentEvents;
   private readonly session: KeyValueStorage;
   private readonly historyLimit: number;
+  private readonly threadPageSize: number;
+  private readonly outboxLimitMs: number;
+  private readonly offlineAfterMs: number;
+  private readonly timers: Timers;
+  private readonly now: () => number;
   private readonly sender: Sender;
+  private outageTimer: unknown = null;
+  private searchRequests = 0;
   private ready = false;
   private synced = false;
   private syncGeneration = 0;
@@ -55,7 +71,12 @@ export class ChatClient {
   constructor(options: ChatClientOptions = {}) {
     this.session = options.sessionStorage ?? browserStorage("sessionStorage");
     const timers = options.timers ?? realTimers;
-    this.historyLimit = options.historyLimit ?? 200;
+    this.timers = timers;
+    this.now = options.now ?? Date.now;
+    this.historyLimit = options.historyLimit ?? 50;
+    this.threadPageSize = options.threadPageSize ?? 30;
+    this.outboxLimitMs = options.outboxLimitMs ?? 30_000;
+    this.offlineAfterMs = options.offlineAfterMs ?? 8_000;
     this.resume = new ResumeTracker(this.session);
     this.recent = new RecentEvents(options.recentEvents ?? 5000);
     this.store = new Store(initialState(this.session.getItem(OPEN_THREAD_KEY), newUuid()), reduce);
@@ -69,7 +90,10 @@ export class ChatClient {
         timers,
       },
       {
-        status: (status, error) => this.dispatch({ type: "connection", status, error }),
+        status: (status, error) => {
+          this.dispatch({ type: "connection", status, error });
+          this.watchOutage(status);
+        },
         linked: (link) => this.attach(link),
         disconnected: () => {
           this.ready = false;
@@ -82,6 +106,8 @@ export class ChatClient {
       state: () => this.getSnapshot(),
       dispatch: (action) => this.dispatch(action),
       timers,
+      now: () => this.now(),
+      outboxLimitMs: this.outboxLimitMs,
     });
     this.lifecycle = new RefCount(
       () => this.connection.start(),
@@ -120,6 +146,11 @@ export class ChatClient {
     const body = text.trim();
     const state = this.getSnapshot();
     if (!body) return null;
+    const blocked = sendBlockedReason(state);
+    if (blocked) {
+      this.notify("error", blocked);
+      return null;
+    }
     if (state.maxMessageChars !== null && body.length > state.maxMessageChars) {
       this.notify("error", `That message is ${body.length} characters; the limit is ${state.maxMessageChars}.`);
       return null;
@@ -133,19 +164,113 @@ export class ChatClient {
         draftId: state.draftId,
         text: body,
         source,
-        createdAt: new Date().toISOString(),
+        createdAt: new Date(this.now()).toISOString(),
+        queuedAt: this.now(),
         delivery: "queued",
         error: null,
       },
     });
+    this.expireLater();
     void this.sender.pump();
     return clientMsgId;
   }
 
-  /** Sends a refused message again, under the same client_msg_id. */
+  /** Sends a refused or timed-out message again, under the same client_msg_id. */
   retry(clientMsgId: string): void {
-    this.dispatch({ type: "delivery", clientMsgId, delivery: "queued" });
+    this.dispatch({ type: "requeue", clientMsgId, now: this.now() });
+    this.expireLater();
     void this.sender.pump();
+  }
+
+  /** A new answer to the user message that `messageId` (an assistant message) answers. */
+  async regenerate(messageId: string): Promise<boolean> {
+    try {
+      await this.chat().call("chat:regenerate", { client_msg_id: newUuid(), message_id: messageId });
+      return true;
+    } catch (error) {
+      this.notify("error", `Could not regenerate: ${messageOf(error)}`);
+      return false;
+    }
+  }
+
+  /** Answers a tool call waiting for the user's approval. */
+  async approve(runId: string, callId: string, approved: boolean): Promise<boolean> {
+    try {
+      await this.chat().call("chat:approve", { run_id: runId, call_id: callId, approved });
+      return true;
+    } catch (error) {
+      this.notify("error", `Could not ${approved ? "approve" : "deny"}: ${messageOf(error)}`);
+      return false;
+    }
+  }
+
+  async renameThread(threadId: string, title: string): Promise<boolean> {
+    const name = title.trim();
+    if (!name) return false;
+    try {
+      const { thread } = await this.chat().call("chat:rename_thread", { thread_id: threadId, title: name });
+      this.dispatch({ type: "thread", thread });
+      return true;
+    } catch (error) {
+      this.notify("error", `Could not rename: ${messageOf(error)}`);
+      return false;
+    }
+  }
+
+  async deleteThread(threadId: string): Promise<boolean> {
+    try {
+      await this.chat().call("chat:delete_thread", { thread_id: threadId });
+      this.dispatch({ type: "thread_missing", threadId });
+      return true;
+    } catch (error) {
+      this.notify("error", `Could not delete: ${messageOf(error)}`);
+      return false;
+    }
+  }
+
+  /** Threads whose title or messages match; an empty query goes back to every thread. */
+  async searchThreads(query: string): Promise<void> {
+    const q = query.trim();
+    const request = ++this.searchRequests;
+    if (!q) {
+      this.dispatch({ type: "search_clear" });
+      return;
+    }
+    await this.loadSearchPage(q, null, request);
+  }
+
+  /** The next page of the thread list, or of the search results while searching. */
+  async loadMoreThreads(): Promise<void> {
+    const state = this.getSnapshot();
+    const search = state.threadSearch;
+    if (search) {
+      if (search.nextBefore && !search.loading) await this.loadSearchPage(search.query, search.nextBefore, this.searchRequests);
+      return;
+    }
+    const before = state.threadsNextBefore;
+    if (!before) return;
+    try {
+      const page = await this.chat().call("chat:threads", { limit: this.threadPageSize, before });
+      this.dispatch({ type: "threads", threads: page.threads, nextBefore: page.next_before, append: true });
+    } catch (error) {
+      this.reportLoadError("threads", error);
+    }
+  }
+
+  /** The page of the open thread's history before its first loaded message. */
+  async loadOlder(): Promise<void> {
+    const state = this.getSnapshot();
+    const threadId = state.openThreadId;
+    const first = threadId ? state.messages[threadId]?.[0] : undefined;
+    if (!threadId || !first || !state.hasOlder[threadId] || state.loadingOlder[threadId]) return;
+    this.dispatch({ type: "older_loading", threadId });
+    try {
+      const page = await this.chat().call("chat:history", { thread_id: threadId, limit: this.historyLimit, before: first.id });
+      this.dispatch({ type: "older", threadId, messages: page.messages, hasMore: page.has_more });
+    } catch (error) {
+      this.dispatch({ type: "older_failed", threadId });
+      this.reportLoadError("older messages", error);
+    }
   }
 
   async stopRun(runId: string): Promise<boolean> {
@@ -187,13 +312,58 @@ export class ChatClient {
     else this.session.setItem(OPEN_THREAD_KEY, after);
   }
 
+  private chat(): Link["chat"] {
+    const chat = this.ready ? this.connection.current?.chat : undefined;
+    if (!chat) throw new RequestError("not_connected", "Not connected to the server");
+    return chat;
+  }
+
+  private async loadSearchPage(query: string, before: string | null, request: number): Promise<void> {
+    this.dispatch({ type: "search_loading", query });
+    try {
+      const page = await this.chat().call("chat:threads", { query, limit: this.threadPageSize, ...(before ? { before } : {}) });
+      if (request !== this.searchRequests) return;
+      this.dispatch({ type: "search", query, threads: page.threads, nextBefore: page.next_before, append: before !== null });
+    } catch (error) {
+      if (request !== this.searchRequests) return;
+      this.dispatch({ type: "search", query, threads: [], nextBefore: null, append: before !== null });
+      this.notify("error", `Could not search: ${messageOf(error)}`);
+    }
+  }
+
+  /** Checks the outbox once a message queued now may have waited too long. */
+  private expireLater(): void {
+    this.timers.setTimeout(
+      () => this.dispatch({ type: "expire", now: this.now(), limitMs: this.outboxLimitMs }),
+      this.outboxLimitMs + 10,
+    );
+  }
+
+  /** A drop that lasts is an outage: the composer then says so instead of queueing. */
+  private watchOutage(status: string): void {
+    if (status !== "reconnecting") {
+      if (status !== "error") this.clearOutage();
+      return;
+    }
+    if (this.outageTimer !== null) return;
+    this.outageTimer = this.timers.setTimeout(() => {
+      this.outageTimer = null;
+      this.dispatch({ type: "offline" });
+    }, this.offlineAfterMs);
+  }
+
+  private clearOutage(): void {
+    if (this.outageTimer !== null) this.timers.clearTimeout(this.outageTimer);
+    this.outageTimer = null;
+  }
+
   private notify(level: Notice["level"], text: string): void {
     this.dispatch({ type: "notice", notice: { id: newUuid(), level, text } });
   }
 
   private attach(link: Link): void {
     const { chat, system, config } = link;
-    this.dispatch({ type: "limits", maxMessageChars: config.limits.max_message_chars });
+    this.dispatch({ type: "config", maxMessageChars: config.limits.max_message_chars, features: config.features ?? [] });
     this.offLink = [
       chat.on("chat:ready", (ready) => this.onReady(ready)),
       chat.on("chat:error", (e) => this.notify("error", `${e.event}: ${e.message}`)),
@@ -223,6 +393,7 @@ export class ChatClient {
     // A new epoch numbers from 1 again: old events mean nothing next to new ones.
     if (ready.recovery === "reset") this.recent.clear();
     this.ready = true;
+    this.clearOutage();
     this.connection.markConnected();
     this.dispatch({ type: "ready", ready });
     if (!this.synced || !recovered) void this.resync(this.synced && !recovered);
@@ -248,8 +419,10 @@ export class ChatClient {
     const chat = this.connection.current?.chat;
     try {
       if (!chat) return false;
-      const { threads } = await chat.call("chat:threads", {});
-      if (generation === this.syncGeneration) this.dispatch({ type: "threads", threads });
+      const page = await chat.call("chat:threads", { limit: this.threadPageSize });
+      if (generation === this.syncGeneration) {
+        this.dispatch({ type: "threads", threads: page.threads, nextBefore: page.next_before ?? null });
+      }
       return true;
     } catch (error) {
       this.reportLoadError("threads", error);
@@ -270,10 +443,11 @@ export class ChatClient {
     this.latestHistory.set(threadId, request);
     this.dispatch({ type: "history_loading", threadId });
     try {
-      const { messages } = await chat.call("chat:history", { thread_id: threadId, limit: this.historyLimit });
+      const page = await chat.call("chat:history", { thread_id: threadId, limit: this.historyLimit });
       // A newer load of the same thread (after a reset, say) owns the result.
       if (this.latestHistory.get(threadId) !== request) return true;
-      this.dispatch({ type: "history", threadId, messages, received: this.recent.all() });
+      const { messages, has_more: hasMore } = page;
+      this.dispatch({ type: "history", threadId, messages, received: this.recent.all(), hasMore: hasMore ?? false });
       return true;
     } catch (error) {
       if (this.latestHistory.get(threadId) !== request) return true;
@@ -321,6 +495,7 @@ export class ChatClient {
     this.connection.stop();
     this.ready = false;
     this.synced = false;
+    this.clearOutage();
     this.dispatch({ type: "connection", status: "connecting", error: null });
   }
 }

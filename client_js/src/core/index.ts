@@ -4,9 +4,18 @@ export { Channel, type AckDataOf, type ClientEventName, type PayloadOf, type Ser
 export { fetchWsConfig, managerOptions, retryDelay, socketOrigin, type WsConfig } from "./config";
 export { RequestError, SetupError } from "./errors";
 export { mergeHistory } from "./history";
+export { foldPart, foldParts, joinedText, partViews, type Part, type PartView, type ToolState } from "./parts";
 export { reduce, type Action } from "./reducer";
 export { ResumeTracker, type SeqVerdict } from "./resume";
-export { isHistoryLoading, openThreadMessages, streamingRunId, type DisplayMessage } from "./selectors";
+export {
+  conversationTurns,
+  isHistoryLoading,
+  openThreadMessages,
+  sendBlockedReason,
+  streamingRunId,
+  type DisplayMessage,
+  type Turn,
+} from "./selectors";
 export type {
   ChatMessage,
   ChatState,
@@ -17,7 +26,7 @@ export type {
   OutgoingMessage,
   RunInfo,
   StreamEvent,
-  ToolCall,
+  ThreadSearch,
 } from "./state";
 export { RefCount, Store } from "./store";
 export { browserStorage, memoryStorage, type KeyValueStorage } from "./storage";

@@ -60,14 +60,48 @@ export function outgoingSent(state: ChatState, clientMsgId: string, result: Send
         threadId: result.thread_id,
         role: "user",
         text: item.text,
+        parts: [],
         status: "complete",
         createdAt: list?.find((m) => m.id === result.message_id)?.createdAt ?? item.createdAt,
         clientMsgId: item.clientMsgId,
         runId: null,
+        replyTo: null,
         seq: null,
         error: null,
       }),
     );
   }
   return next;
+}
+
+/** Sent again: it waits for the connection for another full time limit. */
+export function requeue(state: ChatState, clientMsgId: string, now: number): ChatState {
+  if (!state.outbox.some((o) => o.clientMsgId === clientMsgId)) return state;
+  return {
+    ...state,
+    outbox: state.outbox.map((o) =>
+      o.clientMsgId === clientMsgId ? { ...o, delivery: "queued", error: null, queuedAt: now } : o,
+    ),
+  };
+}
+
+/** Whether a message has waited for the connection longer than it may. */
+export function overdue(item: OutgoingMessage, now: number, limitMs: number): boolean {
+  return item.delivery === "queued" && now - item.queuedAt >= limitMs;
+}
+
+/**
+ * Messages that waited for the connection longer than the limit are marked failed, so the
+ * user sees them not sent (and may retry) instead of waiting on an outage without end.
+ */
+export function expireOutbox(state: ChatState, now: number, limitMs: number): ChatState {
+  if (!state.outbox.some((o) => overdue(o, now, limitMs))) return state;
+  const error = {
+    code: "timeout",
+    message: `No connection to the server for ${Math.round(limitMs / 1000)} s`,
+  };
+  return {
+    ...state,
+    outbox: state.outbox.map((o) => (overdue(o, now, limitMs) ? { ...o, delivery: "failed", error } : o)),
+  };
 }

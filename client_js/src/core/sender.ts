@@ -10,6 +10,9 @@ export interface SenderDeps {
   state(): ChatState;
   dispatch(action: Action): void;
   timers: Timers;
+  now(): number;
+  /** How long a message may wait for the connection before it is marked failed. */
+  outboxLimitMs: number;
 }
 
 /**
@@ -53,6 +56,7 @@ export class Sender {
           else this.deps.dispatch({ type: "delivery", clientMsgId, delivery: "failed", error: ack.error });
         } catch {
           this.deps.dispatch({ type: "delivery", clientMsgId, delivery: "queued" });
+          this.deps.dispatch({ type: "expire", now: this.deps.now(), limitMs: this.deps.outboxLimitMs });
           const delay = retryDelay(link.config, this.failures++);
           await new Promise<void>((resolve) => this.deps.timers.setTimeout(resolve, delay));
         }

@@ -1,11 +1,11 @@
 import type {
   ChatServerEvents,
   Example,
-  JsonValue,
   SystemHello,
   ThreadView,
   UserStreamEventName,
 } from "../generated/protocol";
+import type { Part } from "./parts";
 
 export type ConnectionStatus = "connecting" | "connected" | "reconnecting" | "error";
 
@@ -18,6 +18,8 @@ export interface ConnectionError {
 export interface ConnectionInfo {
   status: ConnectionStatus;
   error: ConnectionError | null;
+  /** Reconnecting for longer than a short drop: nothing can be sent until the server is back. */
+  offline: boolean;
 }
 
 export type MessageStatus = "streaming" | "complete" | "stopped" | "failed";
@@ -26,29 +28,27 @@ export interface ChatMessage {
   id: string;
   threadId: string;
   role: "user" | "assistant";
+  /** User messages: what was typed. Assistant messages: the joined text parts. */
   text: string;
+  /** Assistant messages: what streamed, in order (empty for user messages). */
+  parts: readonly Part[];
   status: MessageStatus;
   createdAt: string;
   clientMsgId: string | null;
   runId: string | null;
-  /** Assistant messages: the seq of the last delta included in `text`; later deltas append. */
+  /** Assistant messages: the user message answered; answers to the same one are its versions. */
+  replyTo: string | null;
+  /** Assistant messages: the seq of the last event included in `parts`; later events add to them. */
   seq: number | null;
   error: { code: string; message: string } | null;
 }
 
-export interface ToolCall {
-  callId: string;
-  name: string;
-  args: { [key: string]: JsonValue } | null;
-  result: { value: JsonValue; isError: boolean } | null;
-}
-
-/** One agent run: which message it writes, and the tools it called (history does not carry them). */
+/** One agent run: the message it writes and the user message it answers. */
 export interface RunInfo {
   runId: string;
   threadId: string | null;
   messageId: string | null;
-  toolCalls: readonly ToolCall[];
+  replyTo: string | null;
 }
 
 export type Delivery = "queued" | "sending" | "failed";
@@ -63,6 +63,8 @@ export interface OutgoingMessage {
   text: string;
   source: "typed" | "example";
   createdAt: string;
+  /** When it was last queued (ms since the epoch): it waits for the connection for a limited time. */
+  queuedAt: number;
   delivery: Delivery;
   error: { code: string; message: string } | null;
 }
@@ -76,17 +78,33 @@ export interface Notice {
   text: string;
 }
 
+/** Thread titles and message text matching a query, page by page. */
+export interface ThreadSearch {
+  query: string;
+  results: readonly ThreadView[];
+  nextBefore: string | null;
+  loading: boolean;
+}
+
 export interface ChatState {
   connection: ConnectionInfo;
   hello: SystemHello | null;
+  /** What of the v1.1 additions the server serves (discovery's `features`). */
+  features: readonly string[];
   threads: readonly ThreadView[];
   threadsLoaded: boolean;
+  /** Pass as `before` for the next page of threads; null when every thread is loaded. */
+  threadsNextBefore: string | null;
+  threadSearch: ThreadSearch | null;
   /** null: the new-chat view. */
   openThreadId: string | null;
   draftId: string;
   /** Messages per thread, oldest first; a thread without an entry has not been loaded. */
   messages: Readonly<Record<string, readonly ChatMessage[]>>;
   loadingHistory: Readonly<Record<string, boolean>>;
+  /** Threads with older messages than those loaded, and those whose older page is loading. */
+  hasOlder: Readonly<Record<string, boolean>>;
+  loadingOlder: Readonly<Record<string, boolean>>;
   runs: Readonly<Record<string, RunInfo>>;
   outbox: readonly OutgoingMessage[];
   examples: readonly Example[];
@@ -101,14 +119,19 @@ export type StreamEvent = {
 
 export function initialState(openThreadId: string | null, draftId: string): ChatState {
   return {
-    connection: { status: "connecting", error: null },
+    connection: { status: "connecting", error: null, offline: false },
     hello: null,
+    features: [],
     threads: [],
     threadsLoaded: false,
+    threadsNextBefore: null,
+    threadSearch: null,
     openThreadId,
     draftId,
     messages: {},
     loadingHistory: {},
+    hasOlder: {},
+    loadingOlder: {},
     runs: {},
     outbox: [],
     examples: [],

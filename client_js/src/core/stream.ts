@@ -1,33 +1,33 @@
-import type { ChatServerEvents } from "../generated/protocol";
+import type { AssistantMessageView, ChatServerEvents } from "../generated/protocol";
 import { setThreadMessages, updateMessage, upsertMessage } from "./messages";
 import { claimOutgoing } from "./outbox";
+import { foldPart, isPartEvent, joinedText, type PartEvent } from "./parts";
 import { MAX_NOTICES } from "./state";
-import type { ChatMessage, ChatState, Notice, RunInfo, StreamEvent, ToolCall } from "./state";
-import { touchThread } from "./threads";
+import type { ChatMessage, ChatState, Notice, RunInfo, StreamEvent } from "./state";
+import { removeThread, touchThread, upsertThread } from "./threads";
 
 /**
- * Applies one user-stream event. Every case is idempotent (keyed by message id, call id, or a
- * delta's seq against the seq its message already includes), so replaying events over a
+ * Applies one user-stream event. Every case is idempotent (keyed by message id, thread id, or
+ * an event's seq against the seq its message already includes), so replaying events over a
  * history snapshot neither loses nor doubles anything.
  */
 export function applyStreamEvent(state: ChatState, event: StreamEvent): ChatState {
+  if (isPartEvent(event)) return onPartEvent(state, event);
   switch (event.name) {
     case "chat:message":
       return onUserMessage(state, event.payload);
     case "agent:run_started":
       return onRunStarted(state, event.payload);
-    case "agent:delta":
-      return onDelta(state, event.payload);
-    case "agent:tool_call":
-      return onToolCall(state, event.payload);
-    case "agent:tool_result":
-      return onToolResult(state, event.payload);
     case "agent:run_completed":
-      return onCompleted(state, event.payload);
+      return finishRun(state, event.payload.run_id, event.payload.seq, "complete", event.payload.message, null);
     case "agent:run_failed":
-      return finishRun(state, event.payload.run_id, "failed", event.payload.error);
+      return finishRun(state, event.payload.run_id, event.payload.seq, "failed", event.payload.message, event.payload.error);
     case "agent:run_stopped":
-      return finishRun(state, event.payload.run_id, "stopped", null);
+      return finishRun(state, event.payload.run_id, event.payload.seq, "stopped", event.payload.message, null);
+    case "chat:thread_updated":
+      return upsertThread(state, event.payload.thread);
+    case "chat:thread_deleted":
+      return removeThread(state, event.payload.thread_id);
     case "app:event":
       return onAppEvent(state, event.payload);
   }
@@ -42,6 +42,13 @@ export function eventThread(state: ChatState, event: StreamEvent): string | null
       return event.payload.thread_id;
     case "agent:run_completed":
       return event.payload.message.thread_id;
+    case "agent:run_failed":
+    case "agent:run_stopped":
+      return event.payload.message?.thread_id ?? state.runs[event.payload.run_id]?.threadId ?? null;
+    case "chat:thread_updated":
+      return event.payload.thread.id;
+    case "chat:thread_deleted":
+      return event.payload.thread_id;
     case "app:event":
       return null;
     default:
@@ -68,10 +75,12 @@ function onUserMessage(state: ChatState, e: ChatServerEvents["chat:message"]): C
     threadId: m.thread_id,
     role: "user",
     text: m.text,
+    parts: [],
     status: "complete",
     createdAt: m.created_at,
     clientMsgId: m.client_msg_id,
     runId: null,
+    replyTo: null,
     seq: null,
     error: null,
   };
@@ -84,12 +93,17 @@ function onUserMessage(state: ChatState, e: ChatServerEvents["chat:message"]): C
 }
 
 function upsertRun(state: ChatState, runId: string, change: (run: RunInfo) => RunInfo): ChatState {
-  const run = state.runs[runId] ?? { runId, threadId: null, messageId: null, toolCalls: [] };
+  const run = state.runs[runId] ?? { runId, threadId: null, messageId: null, replyTo: null };
   return { ...state, runs: { ...state.runs, [runId]: change(run) } };
 }
 
 function onRunStarted(state: ChatState, e: ChatServerEvents["agent:run_started"]): ChatState {
-  const next = upsertRun(state, e.run_id, (run) => ({ ...run, threadId: e.thread_id, messageId: e.message_id }));
+  const next = upsertRun(state, e.run_id, (run) => ({
+    ...run,
+    threadId: e.thread_id,
+    messageId: e.message_id,
+    replyTo: e.reply_to,
+  }));
   const list = next.messages[e.thread_id];
   if (!list || list.some((m) => m.id === e.message_id)) return next;
   const message: ChatMessage = {
@@ -97,84 +111,75 @@ function onRunStarted(state: ChatState, e: ChatServerEvents["agent:run_started"]
     threadId: e.thread_id,
     role: "assistant",
     text: "",
+    parts: [],
     status: "streaming",
     createdAt: e.ts,
     clientMsgId: null,
     runId: e.run_id,
-    // Every delta of this run comes after its start.
+    replyTo: e.reply_to,
+    // Every event of this run comes after its start.
     seq: e.seq,
     error: null,
   };
   return setThreadMessages(next, e.thread_id, upsertMessage(list, message));
 }
 
-function onDelta(state: ChatState, e: ChatServerEvents["agent:delta"]): ChatState {
-  const run = state.runs[e.run_id];
+/** Deltas, reasoning, tool calls and approvals: folded into the parts of the run's message. */
+function onPartEvent(state: ChatState, event: PartEvent): ChatState {
+  const run = state.runs[event.payload.run_id];
   if (!run?.threadId || !run.messageId) return state;
+  const { seq } = event.payload;
   return updateMessage(state, run.threadId, run.messageId, (m) => {
-    if (m.status !== "streaming" || (m.seq !== null && e.seq <= m.seq)) return m;
-    return { ...m, text: m.text + e.text, seq: e.seq };
+    // A finished message holds its final parts; a streaming one those up to its seq.
+    if (m.status !== "streaming" || (m.seq !== null && seq <= m.seq)) return m;
+    const parts = foldPart(m.parts, event);
+    return { ...m, parts, text: event.name === "agent:delta" ? joinedText(parts) : m.text, seq };
   });
 }
 
-function upsertCall(calls: readonly ToolCall[], callId: string, change: (call: ToolCall) => ToolCall): readonly ToolCall[] {
-  const index = calls.findIndex((c) => c.callId === callId);
-  const current = calls[index];
-  if (!current) return [...calls, change({ callId, name: "", args: null, result: null })];
-  const next = [...calls];
-  next[index] = change(current);
-  return next;
-}
-
-function onToolCall(state: ChatState, e: ChatServerEvents["agent:tool_call"]): ChatState {
-  return upsertRun(state, e.run_id, (run) => ({
-    ...run,
-    toolCalls: upsertCall(run.toolCalls, e.call_id, (call) => ({ ...call, name: e.name, args: e.args })),
-  }));
-}
-
-function onToolResult(state: ChatState, e: ChatServerEvents["agent:tool_result"]): ChatState {
-  return upsertRun(state, e.run_id, (run) => ({
-    ...run,
-    toolCalls: upsertCall(run.toolCalls, e.call_id, (call) => ({
-      ...call,
-      name: call.name || e.name,
-      result: { value: e.result, isError: e.is_error },
-    })),
-  }));
-}
-
-function onCompleted(state: ChatState, e: ChatServerEvents["agent:run_completed"]): ChatState {
-  const m = e.message;
-  let next = upsertRun(state, e.run_id, (run) => ({ ...run, threadId: m.thread_id, messageId: m.id }));
-  next = { ...next, threads: touchThread(next.threads, m.thread_id, m.created_at, m.text) };
-  const list = next.messages[m.thread_id];
-  if (!list) return next;
-  const existing = list.find((x) => x.id === m.id);
-  const message: ChatMessage = {
-    id: m.id,
-    threadId: m.thread_id,
-    role: "assistant",
-    text: m.text,
-    status: "complete",
-    createdAt: existing?.createdAt ?? m.created_at,
-    clientMsgId: null,
-    runId: e.run_id,
-    seq: e.seq,
-    error: null,
-  };
-  return setThreadMessages(next, m.thread_id, upsertMessage(list, message));
-}
-
+/**
+ * The run's outcome. Its message (always there when completed, when any part was produced
+ * otherwise) carries the final parts, which replace what was folded from the live events.
+ */
 function finishRun(
   state: ChatState,
   runId: string,
-  status: "failed" | "stopped",
+  seq: number,
+  status: "complete" | "failed" | "stopped",
+  final: AssistantMessageView | null,
   error: { code: string; message: string } | null,
 ): ChatState {
-  const run = state.runs[runId];
-  if (!run?.threadId || !run.messageId) return state;
-  return updateMessage(state, run.threadId, run.messageId, (m) =>
-    m.status === status ? m : { ...m, status, error },
-  );
+  if (!final) {
+    const run = state.runs[runId];
+    if (!run?.threadId || !run.messageId) return state;
+    return updateMessage(state, run.threadId, run.messageId, (m) =>
+      m.status === status ? m : { ...m, status, error, seq },
+    );
+  }
+  let next = upsertRun(state, runId, (run) => ({
+    ...run,
+    threadId: final.thread_id,
+    messageId: final.id,
+    replyTo: final.reply_to,
+  }));
+  if (status === "complete") next = { ...next, threads: touchThread(next.threads, final.thread_id, final.created_at, final.text) };
+  const list = next.messages[final.thread_id];
+  if (!list) return next;
+  const existing = list.find((x) => x.id === final.id);
+  if (existing && existing.status === status && existing.seq !== null && existing.seq >= seq) return next;
+  const message: ChatMessage = {
+    id: final.id,
+    threadId: final.thread_id,
+    role: "assistant",
+    text: final.text,
+    parts: final.parts,
+    status,
+    createdAt: existing?.createdAt ?? final.created_at,
+    clientMsgId: null,
+    runId,
+    replyTo: final.reply_to,
+    seq,
+    error,
+  };
+  return setThreadMessages(next, final.thread_id, upsertMessage(list, message));
 }

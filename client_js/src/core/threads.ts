@@ -1,4 +1,5 @@
 import type { ThreadView } from "../generated/protocol";
+import type { ChatState } from "./state";
 
 const TITLE_MAX = 60;
 
@@ -21,4 +22,37 @@ export function touchThread(threads: readonly ThreadView[], id: string, at: stri
     return sortThreads(threads.map((t) => (t.id === id ? { ...t, updated_at: at } : t)));
   }
   return sortThreads([{ id, title: provisionalTitle(text), created_at: at, updated_at: at }, ...threads]);
+}
+
+function upsertInto(threads: readonly ThreadView[], thread: ThreadView, addMissing: boolean): readonly ThreadView[] {
+  if (!threads.some((t) => t.id === thread.id)) return addMissing ? sortThreads([thread, ...threads]) : threads;
+  return sortThreads(threads.map((t) => (t.id === thread.id ? thread : t)));
+}
+
+/** A renamed or updated thread (chat:thread_updated, or the rename's ack), in every list it is in. */
+export function upsertThread(state: ChatState, thread: ThreadView): ChatState {
+  const search = state.threadSearch;
+  return {
+    ...state,
+    threads: upsertInto(state.threads, thread, true),
+    threadSearch: search ? { ...search, results: upsertInto(search.results, thread, false) } : null,
+  };
+}
+
+/** A deleted thread leaves every list; when it was open, the new-chat view shows instead. */
+export function removeThread(state: ChatState, threadId: string): ChatState {
+  const search = state.threadSearch;
+  const { [threadId]: _messages, ...messages } = state.messages;
+  const { [threadId]: _loading, ...loadingHistory } = state.loadingHistory;
+  const { [threadId]: _older, ...hasOlder } = state.hasOlder;
+  return {
+    ...state,
+    threads: state.threads.filter((t) => t.id !== threadId),
+    threadSearch: search ? { ...search, results: search.results.filter((t) => t.id !== threadId) } : null,
+    messages,
+    loadingHistory,
+    hasOlder,
+    outbox: state.outbox.filter((o) => o.threadId !== threadId),
+    openThreadId: state.openThreadId === threadId ? null : state.openThreadId,
+  };
 }

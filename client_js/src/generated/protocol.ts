@@ -21,7 +21,10 @@ export type ErrorCode =
 export interface ProtocolModels {
   AckError: AckError;
   AckOk: AckOk;
+  AgentApprovalRequested: AgentApprovalRequested;
+  AgentApprovalResolved: AgentApprovalResolved;
   AgentDelta: AgentDelta;
+  AgentReasoning: AgentReasoning;
   AgentRunCompleted: AgentRunCompleted;
   AgentRunFailed: AgentRunFailed;
   AgentRunStarted: AgentRunStarted;
@@ -29,19 +32,28 @@ export interface ProtocolModels {
   AgentToolCall: AgentToolCall;
   AgentToolResult: AgentToolResult;
   AppEvent: AppEvent;
+  ApprovalPart: ApprovalPart;
+  ApproveResult: ApproveResult;
   AssistantMessageView: AssistantMessageView;
   AuthInfo: AuthInfo;
   AuthRefreshResult: AuthRefreshResult;
+  ChatApprove: ChatApprove;
+  ChatDeleteThread: ChatDeleteThread;
   ChatErrorEvent: ChatErrorEvent;
   ChatExamples: ChatExamples;
   ChatHistory: ChatHistory;
   ChatMessageEvent: ChatMessageEvent;
   ChatReady: ChatReady;
+  ChatRegenerate: ChatRegenerate;
+  ChatRenameThread: ChatRenameThread;
   ChatSend: ChatSend;
   ChatStop: ChatStop;
+  ChatThreadDeleted: ChatThreadDeleted;
+  ChatThreadUpdated: ChatThreadUpdated;
   ChatThreads: ChatThreads;
   ConnectAuth: ConnectAuth;
   ConnectRefusal: ConnectRefusal;
+  DeleteThreadResult: DeleteThreadResult;
   DevLoginRequest: DevLoginRequest;
   DevLoginResponse: DevLoginResponse;
   DevPrincipal: DevPrincipal;
@@ -56,7 +68,10 @@ export interface ProtocolModels {
   PingResult: PingResult;
   PublishAccepted: PublishAccepted;
   PublishRequest: PublishRequest;
+  ReasoningPart: ReasoningPart;
   ReconnectionPolicy: ReconnectionPolicy;
+  RegenerateResult: RegenerateResult;
+  RenameThreadResult: RenameThreadResult;
   ReplayPolicy: ReplayPolicy;
   ResumePosition: ResumePosition;
   RunError: RunError;
@@ -71,9 +86,13 @@ export interface ProtocolModels {
   SystemPing: SystemPing;
   SystemShutdown: SystemShutdown;
   SystemTokenExpiring: SystemTokenExpiring;
+  TextPart: TextPart;
   ThreadView: ThreadView;
   ThreadsResult: ThreadsResult;
   Timeouts: Timeouts;
+  ToolCallPart: ToolCallPart;
+  ToolResultPart: ToolResultPart;
+  Usage: Usage;
   UserMessageView: UserMessageView;
   UserPrincipal: UserPrincipal;
   WsConfig: WsConfig;
@@ -95,23 +114,86 @@ export interface AckOk {
   };
   ok: true;
 }
+export interface AgentApprovalRequested {
+  args: {
+    [k: string]: JsonValue;
+  };
+  call_id: string;
+  expires_at: string;
+  name: string;
+  run_id: string;
+}
+export interface AgentApprovalResolved {
+  args: {
+    [k: string]: JsonValue;
+  } | null;
+  call_id: string;
+  decision: "approved" | "denied" | "expired";
+  run_id: string;
+}
 export interface AgentDelta {
+  run_id: string;
+  text: string;
+}
+export interface AgentReasoning {
   run_id: string;
   text: string;
 }
 export interface AgentRunCompleted {
   message: AssistantMessageView;
   run_id: string;
+  usage: Usage | null;
 }
 export interface AssistantMessageView {
   created_at: string;
   id: string;
+  parts: (TextPart | ReasoningPart | ToolCallPart | ToolResultPart | ApprovalPart)[];
+  reply_to: string;
   role: "assistant";
+  run_id: string;
   text: string;
   thread_id: string;
 }
+export interface TextPart {
+  text: string;
+  type: "text";
+}
+export interface ReasoningPart {
+  text: string;
+  type: "reasoning";
+}
+export interface ToolCallPart {
+  args: {
+    [k: string]: JsonValue;
+  };
+  call_id: string;
+  name: string;
+  type: "tool_call";
+}
+export interface ToolResultPart {
+  call_id: string;
+  is_error: boolean;
+  name: string;
+  result: JsonValue;
+  type: "tool_result";
+}
+export interface ApprovalPart {
+  args: {
+    [k: string]: JsonValue;
+  };
+  call_id: string;
+  decision: "pending" | "approved" | "denied" | "expired";
+  name: string;
+  type: "approval";
+}
+export interface Usage {
+  input_tokens: number;
+  output_tokens: number;
+  total_tokens: number;
+}
 export interface AgentRunFailed {
   error: RunError;
+  message: AssistantMessageView | null;
   run_id: string;
 }
 export interface RunError {
@@ -125,6 +207,7 @@ export interface AgentRunStarted {
   thread_id: string;
 }
 export interface AgentRunStopped {
+  message: AssistantMessageView | null;
   run_id: string;
 }
 export interface AgentToolCall {
@@ -151,12 +234,26 @@ export interface AppEvent {
   };
   topic: string;
 }
+export interface ApproveResult {
+  decision: "approved" | "denied" | "expired";
+}
 export interface AuthInfo {
   dev_login_url: string | null;
   mode: "dev" | "jwt";
 }
 export interface AuthRefreshResult {
   expires_at: string;
+}
+export interface ChatApprove {
+  approved: boolean;
+  args?: {
+    [k: string]: JsonValue;
+  } | null;
+  call_id: string;
+  run_id: string;
+}
+export interface ChatDeleteThread {
+  thread_id: string;
 }
 export interface ChatErrorEvent {
   code: ErrorCode;
@@ -186,6 +283,14 @@ export interface ChatReady {
   recovery: "fresh" | "recovered" | "reset";
   replayed: number;
 }
+export interface ChatRegenerate {
+  client_msg_id: string;
+  message_id: string;
+}
+export interface ChatRenameThread {
+  thread_id: string;
+  title: string;
+}
 export interface ChatSend {
   client_msg_id: string;
   source?: "typed" | "example";
@@ -195,7 +300,23 @@ export interface ChatSend {
 export interface ChatStop {
   run_id: string;
 }
-export interface ChatThreads {}
+export interface ChatThreadDeleted {
+  thread_id: string;
+}
+export interface ChatThreadUpdated {
+  thread: ThreadView;
+}
+export interface ThreadView {
+  created_at: string;
+  id: string;
+  title: string;
+  updated_at: string;
+}
+export interface ChatThreads {
+  before?: string | null;
+  limit?: number;
+  query?: string | null;
+}
 /**
  * The `auth` object a client sends with each namespace connect; unknown keys are ignored.
  */
@@ -213,6 +334,9 @@ export interface ResumePosition {
 export interface ConnectRefusal {
   code: "auth_required" | "token_invalid" | "token_expired" | "forbidden" | "internal" | "not_found";
   message: string;
+}
+export interface DeleteThreadResult {
+  deleted: true;
 }
 export interface DevLoginRequest {
   display_name?: string | null;
@@ -262,6 +386,7 @@ export interface HistoryMessage {
   client_msg_id: string | null;
   created_at: string;
   id: string;
+  parts: (TextPart | ReasoningPart | ToolCallPart | ToolResultPart | ApprovalPart)[];
   reply_to: string | null;
   role: "user" | "assistant";
   run_id: string | null;
@@ -271,6 +396,7 @@ export interface HistoryMessage {
   thread_id: string;
 }
 export interface HistoryResult {
+  has_more: boolean;
   messages: HistoryMessage[];
 }
 export interface Limits {
@@ -312,6 +438,15 @@ export interface ReconnectionPolicy {
   delay_max_ms: number;
   delay_ms: number;
   randomization: number;
+}
+export interface RegenerateResult {
+  duplicate: boolean;
+  reply_to: string;
+  run_id: string;
+  thread_id: string;
+}
+export interface RenameThreadResult {
+  thread: ThreadView;
 }
 export interface ReplayPolicy {
   enabled: boolean;
@@ -362,13 +497,8 @@ export interface SystemShutdown {
 export interface SystemTokenExpiring {
   expires_at: string;
 }
-export interface ThreadView {
-  created_at: string;
-  id: string;
-  title: string;
-  updated_at: string;
-}
 export interface ThreadsResult {
+  next_before: string | null;
   threads: ThreadView[];
 }
 export interface Timeouts {
@@ -395,7 +525,10 @@ export interface WsConfig {
 
 /** Payload of each event the server sends on /chat. */
 export interface ChatServerEvents {
+  "agent:approval_requested": StreamEnvelope & AgentApprovalRequested;
+  "agent:approval_resolved": StreamEnvelope & AgentApprovalResolved;
   "agent:delta": StreamEnvelope & AgentDelta;
+  "agent:reasoning": StreamEnvelope & AgentReasoning;
   "agent:run_completed": StreamEnvelope & AgentRunCompleted;
   "agent:run_failed": StreamEnvelope & AgentRunFailed;
   "agent:run_started": StreamEnvelope & AgentRunStarted;
@@ -406,12 +539,18 @@ export interface ChatServerEvents {
   "chat:error": ChatErrorEvent;
   "chat:message": StreamEnvelope & ChatMessageEvent;
   "chat:ready": ChatReady;
+  "chat:thread_deleted": StreamEnvelope & ChatThreadDeleted;
+  "chat:thread_updated": StreamEnvelope & ChatThreadUpdated;
 }
 
 /** Payload and ack data of each event a client sends on /chat. */
 export interface ChatClientEvents {
+  "chat:approve": { payload: ChatApprove; ack: ApproveResult };
+  "chat:delete_thread": { payload: ChatDeleteThread; ack: DeleteThreadResult };
   "chat:examples": { payload: ChatExamples; ack: ExamplesResult };
   "chat:history": { payload: ChatHistory; ack: HistoryResult };
+  "chat:regenerate": { payload: ChatRegenerate; ack: RegenerateResult };
+  "chat:rename_thread": { payload: ChatRenameThread; ack: RenameThreadResult };
   "chat:send": { payload: ChatSend; ack: SendResult };
   "chat:stop": { payload: ChatStop; ack: StopResult };
   "chat:threads": { payload: ChatThreads; ack: ThreadsResult };
@@ -460,7 +599,7 @@ export type ClientToServerEvents = {
 };
 
 /** Events that carry seq and ts, reach every tab of the user and are replayed on resume. */
-export const USER_STREAM_EVENTS = ["agent:delta", "agent:run_completed", "agent:run_failed", "agent:run_started", "agent:run_stopped", "agent:tool_call", "agent:tool_result", "app:event", "chat:message"] as const;
+export const USER_STREAM_EVENTS = ["agent:approval_requested", "agent:approval_resolved", "agent:delta", "agent:reasoning", "agent:run_completed", "agent:run_failed", "agent:run_started", "agent:run_stopped", "agent:tool_call", "agent:tool_result", "app:event", "chat:message", "chat:thread_deleted", "chat:thread_updated"] as const;
 export type UserStreamEventName = (typeof USER_STREAM_EVENTS)[number];
 
 export const PROTOCOL_VERSION = 1;
