@@ -20,6 +20,8 @@ RUN_TIMEOUT_S = 25.0
 
 _COUNT_RE = re.compile(r"^\s*count\s+to\s+(\d+)\s*$", re.IGNORECASE)
 _CALCULATE_RE = re.compile(r"^\s*calculate\s+(.+?)\s*$", re.IGNORECASE | re.DOTALL)
+# The demo's version 1.1 prompts, whose answers are not plain sentences.
+_V11_KINDS_RE = re.compile(r"^\s*(remind\s+me\s+to|think\s+about|show\s+markdown)\b", re.I)
 # A sentence ends at . ! or ? (closing quotes and brackets allowed) before a space or the end.
 _SENTENCE_END_RE = re.compile(r"[.!?][\"')\]]*(?=\s|$)")
 _MIN_SENTENCES = 3
@@ -87,13 +89,14 @@ class SmokeChecks:
     async def list_examples(self) -> str:
         examples = (await self.connected().examples()).examples
         for example in examples:
-            kind = (
-                "count"
-                if _COUNT_RE.match(example.prompt)
-                else "calculate"
-                if _CALCULATE_RE.match(example.prompt)
-                else "other"
-            )
+            if _COUNT_RE.match(example.prompt):
+                kind = "count"
+            elif _CALCULATE_RE.match(example.prompt):
+                kind = "calculate"
+            elif _V11_KINDS_RE.match(example.prompt):
+                continue  # approvals, reasoning, markdown: not what these steps check
+            else:
+                kind = "other"
             self.examples.setdefault(kind, example)
         missing = {"count", "calculate", "other"} - set(self.examples)
         if len(examples) < 3 or missing:
@@ -160,7 +163,7 @@ class SmokeChecks:
         again = await self.connected().send(
             self.examples["count"].prompt, transcript.thread_id, transcript.client_msg_id
         )
-        same = (again.message_id, again.run_id) == (transcript.sent.message_id, transcript.run_id)
+        same = (again.message_id, again.run_id) == (transcript.reply_to, transcript.run_id)
         if not (again.duplicate and same):
             raise CheckFailed(f"duplicate={again.duplicate}, message {again.message_id}")
         return "same client_msg_id -> duplicate=true, same message and run"

@@ -1,9 +1,10 @@
 """`netra-ws chat`: a terminal chat on `NetraClient` that streams answers as they arrive.
 
 One turn at a time: a line is sent, its answer streams, the next line waits (lines typed or
-piped meanwhile are kept in order). `/stop` or Ctrl-C stops the answer; Ctrl-C at the prompt
-or end of input quits. Reconnecting is the client's job: a recovered stream just goes on, a
-reset is reconciled from the stored history.
+piped meanwhile are kept in order; terminal_turn.py). `/stop` or Ctrl-C stops the answer; a
+tool call that needs approval asks y/n; Ctrl-C at the prompt or end of input quits.
+Reconnecting is the client's job: a recovered stream just goes on, a reset is reconciled from
+the stored history.
 """
 
 from __future__ import annotations
@@ -11,23 +12,23 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import time
 from collections import deque
 
 from rich.text import Text
 
 from netra_client.chat_stream import AnswerStream, Turn
-from netra_client.chat_view import HELP, history_lines, threads_table
+from netra_client.chat_view import HELP
 from netra_client.client import NetraClient
 from netra_client.connection import TokenProvider
 from netra_client.errors import NetraError
 from netra_client.http import dev_login, discover
+from netra_client.terminal_commands import ThreadCommands
 from netra_client.terminal_io import Input, LineReader, Screen, Signal
+from netra_client.terminal_turn import POLL_S, TurnRunner
 from schemas.chat import ChatReady
 from schemas.system import SystemNotice, SystemShutdown, SystemTokenExpiring
 
 PROMPT = "\N{SINGLE RIGHT-POINTING ANGLE QUOTATION MARK} "
-_POLL_S = 0.2
 _NOTICE_STYLES = {"info": "dim", "warning": "yellow", "error": "bold red"}
 
 
@@ -37,12 +38,14 @@ class TerminalChat:
         self.client = NetraClient(url, token, on_reset=self._on_reset)
         self.answers = AnswerStream(self.client, self.screen)
         self._token = token
-        self._timeout_s = timeout_s
         self._inbox: asyncio.Queue[Input] = asyncio.Queue()
         self._backlog: deque[Input] = deque()
+        self.turns = TurnRunner(
+            self.client, self.screen, self.answers, self._inbox, self._backlog, timeout_s
+        )
+        self.thread_commands = ThreadCommands(self.client, self.screen, self.answers, PROMPT)
         self._readies = 0
         self._drop_announced = False
-        self.failures = 0
         self.client.on(ChatReady, self._on_ready)
         self.client.on(SystemShutdown, self._on_shutdown)
         self.client.on(SystemNotice, self._on_notice)
@@ -84,7 +87,7 @@ class TerminalChat:
         # NetraClient exposes its state, not a disconnect callback: poll it.
         was_connected = True
         while True:
-            await asyncio.sleep(_POLL_S)
+            await asyncio.sleep(POLL_S)
             connected = self.client.connected
             if was_connected and not connected and not self._drop_announced:
                 self._drop_announced = True
@@ -114,8 +117,8 @@ class TerminalChat:
                 if not reader.interactive:
                     self.screen.say(Text(PROMPT + line, style="bold"))
                 if not line.startswith("/"):
-                    await self._ask(line, reader)
-                elif not await self._command(line):
+                    await self.turns.run(Turn(line), reader)
+                elif not await self._command(line, reader):
                     break
         except NetraError as exc:
             self.screen.status(_failure(self.client.base_url, exc), "bold red")
@@ -130,7 +133,7 @@ class TerminalChat:
                 watcher.cancel()
             reader.restore()
             await self.client.close()
-        return 1 if self.failures and not reader.interactive else 0
+        return 1 if self.turns.failures and not reader.interactive else 0
 
     def _greet(self, interactive: bool) -> None:
         hello = self.client.hello
@@ -144,71 +147,13 @@ class TerminalChat:
         reader.request(prompt, self.screen.err)
         return await self._inbox.get()
 
-    async def _ask(self, text: str, reader: LineReader) -> None:
-        turn = self.answers.turn = Turn(text)
-        deadline = time.monotonic() + self._timeout_s
-        try:
-            if not await self._send(turn, deadline):
-                return
-            while not turn.done.is_set():
-                # Keep reading meanwhile, so /stop and Ctrl-C reach a running answer.
-                reader.request("", self.screen.err)
-                getter = asyncio.ensure_future(self._inbox.get())
-                waiter = asyncio.ensure_future(turn.done.wait())
-                done, _ = await asyncio.wait(
-                    {getter, waiter},
-                    timeout=max(deadline - time.monotonic(), 0),
-                    return_when=asyncio.FIRST_COMPLETED,
-                )
-                waiter.cancel()
-                if getter in done:
-                    await self._during_turn(turn, getter.result())
-                else:
-                    getter.cancel()
-                if not done:
-                    note = f"✗ no end of the answer within {self._timeout_s:g} s"
-                    self.answers.end(turn, "failed", note)
-            if turn.outcome == "failed":
-                self.failures += 1
-        finally:
-            self.answers.turn = None
-
-    async def _during_turn(self, turn: Turn, item: Input) -> None:
-        if item is Signal.INTERRUPT or (isinstance(item, str) and item.strip() == "/stop"):
-            await self._stop(turn)
-        else:
-            self._backlog.append(item)  # typed or piped ahead: handled after this answer
-
-    async def _send(self, turn: Turn, deadline: float) -> bool:
-        """Send, retrying across a reconnect with the same client_msg_id (stored once)."""
-        while True:
-            try:
-                sent = await self.client.send(turn.text, self.answers.thread_id, turn.client_msg_id)
-                break
-            except NetraError as exc:
-                if exc.code not in ("not_connected", "timeout") or time.monotonic() > deadline:
-                    self.screen.say(Text(f"✗ {exc}", style="red"))
-                    self.failures += 1
-                    return False
-                await asyncio.sleep(_POLL_S)
-        self.answers.thread_id, turn.run_id = sent.thread_id, sent.run_id
-        if sent.duplicate:
-            await self.answers.reconcile()  # an earlier attempt got through; its events may be past
-        return True
-
-    async def _stop(self, turn: Turn) -> None:
-        if turn.run_id is None:
-            return
-        try:
-            await self.client.stop(turn.run_id)  # agent:run_stopped then ends the turn
-        except NetraError as exc:
-            self.answers.end(turn, "stopped", f"⏹ stopped waiting ({exc.code})")
-
     # Commands
 
-    async def _command(self, line: str) -> bool:
+    async def _command(self, line: str, reader: LineReader) -> bool:
         """Run a /command; False means quit."""
         name, _, arg = line.partition(" ")
+        arg = arg.strip()
+        threads = self.thread_commands
         try:
             if name in ("/quit", "/exit"):
                 return False
@@ -218,10 +163,22 @@ class TerminalChat:
                 self.answers.thread_id = None
                 self.screen.status("the next message starts a new thread")
             elif name == "/threads":
-                threads = (await self.client.threads()).threads
-                self.screen.say(threads_table(threads, self.answers.thread_id))
+                await threads.threads(arg)
             elif name in ("/history", "/open"):
-                await self._show_history(arg.strip() if name == "/open" else None)
+                if name == "/open" and not arg:
+                    self.screen.status("usage: /open ID (see /threads)", "yellow")
+                else:
+                    await threads.history(arg or None)
+            elif name == "/more":
+                await threads.more()
+            elif name == "/rename":
+                await threads.rename(arg)
+            elif name == "/delete":
+                await threads.delete()
+            elif name == "/regenerate":
+                if (answer := await threads.last_answer()) is not None:
+                    turn = Turn("/regenerate", regenerate=answer.id, message_id=answer.reply_to)
+                    await self.turns.run(turn, reader)
             elif name == "/stop":
                 self.screen.status("nothing to stop: no answer is running")
             else:
@@ -229,16 +186,6 @@ class TerminalChat:
         except NetraError as exc:
             self.screen.status(f"{name}: {exc}", "red")
         return True
-
-    async def _show_history(self, thread_id: str | None) -> None:
-        target = thread_id or self.answers.thread_id
-        if not target:
-            self.screen.status("no thread yet: send a message, or /open ID (see /threads)")
-            return
-        messages = (await self.client.history(target)).messages
-        self.answers.thread_id = target
-        for line in history_lines(messages, PROMPT):
-            self.screen.say(line)
 
 
 async def run_chat(

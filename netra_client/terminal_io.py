@@ -15,6 +15,9 @@ from typing import Any
 from rich.console import Console, RenderableType
 from rich.text import Text
 
+REASONING_PREFIX = "thinking: "
+REASONING_STYLE = "dim italic"
+
 
 class Signal(Enum):
     EOF = "eof"
@@ -114,15 +117,28 @@ class Screen:
         self._mid_line = False
         # The call_id whose `⚙ name(args)` line waits for its `→ result`.
         self.open_tool: str | None = None
+        # Reasoning is streaming on the current line (after its prefix).
+        self._reasoning = False
         self._shared_terminal = sys.stdout.isatty()
 
     def stream(self, text: str) -> None:
         if not text:
             return
-        if self.open_tool is not None:
+        if self.open_tool is not None or self._reasoning:
             self.end_line()
         sys.stdout.write(text)
         sys.stdout.flush()
+        self._mid_line = not text.endswith("\n")
+
+    def reasoning(self, text: str) -> None:
+        """The model's reasoning as it streams: dim, after a `thinking:` prefix of its own."""
+        if not text:
+            return
+        if not self._reasoning:
+            self.end_line()
+            self.out.print(Text(REASONING_PREFIX, style=REASONING_STYLE), end="")
+            self._reasoning = True
+        self.out.print(Text(text, style=REASONING_STYLE), end="")
         self._mid_line = not text.endswith("\n")
 
     def end_line(self) -> None:
@@ -131,6 +147,7 @@ class Screen:
             sys.stdout.flush()
         self._mid_line = False
         self.open_tool = None
+        self._reasoning = False
 
     def say(self, text: RenderableType, style: str = "") -> None:
         """A whole line of the transcript (stdout)."""
@@ -143,6 +160,7 @@ class Screen:
         self._mid_line, self.open_tool = True, call_id
 
     def tool_result(self, call_id: str, head: str, tail: Text) -> None:
+        """Completes the call's open line, or writes `head` + `tail` on a line of its own."""
         if self.open_tool == call_id:
             self.out.print(tail)
             self._mid_line, self.open_tool = False, None

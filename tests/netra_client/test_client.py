@@ -142,7 +142,7 @@ async def test_acks_are_parsed_into_schema_models(server: LiveServer) -> None:
         pong = await client.ping()
         assert pong.server_time.tzinfo is not None
         examples = (await client.examples()).examples
-        assert {e.id for e in examples} == {"count", "calculate", "explain"}
+        assert {"count", "calculate", "explain"} <= {e.id for e in examples}
 
         sent = await client.send("count to 3")
         assert not sent.duplicate
