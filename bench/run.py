@@ -4,6 +4,8 @@ one run on this machine. Writes bench/results/latest.{json,md,png} and prints th
     python -m bench [--quick] [--only rtt,hold,stream,resume]
     python -m bench [--quick] --only cluster    cross-node delivery, on its own
                                                 (bench/cluster.py: bench/results/cluster.*)
+    python -m bench [--quick] --only agent      CPU per token, create_agent graph vs our loop
+                                                (bench/agent_cost.py: bench/results/agent_cost.*)
 """
 
 from __future__ import annotations
@@ -517,7 +519,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default=",".join(SCENARIOS),
-        help=f"comma list of {', '.join(SCENARIOS)}; or cluster, alone",
+        help=f"comma list of {', '.join(SCENARIOS)}; or cluster or agent, alone",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     args = parser.parse_args()
@@ -527,6 +529,14 @@ def main() -> None:
         if only != ("cluster",):
             parser.error("run --only cluster on its own")
         cluster.main(args.quick, args.out)
+        return
+    if "agent" in only:
+        # In-process, no sockets: the agents' own cost per token, written to results of its own.
+        if only != ("agent",):
+            parser.error("run --only agent on its own")
+        from bench import agent_cost  # LangChain is loaded for this run only
+
+        agent_cost.main(args.quick, args.out)
         return
     unknown = set(only) - set(SCENARIOS)
     if unknown:

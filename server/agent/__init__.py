@@ -1,1 +1,1 @@
-"""Offline demo chat model and the tools it can call."""
+"""The agent that answers chat messages: our tool loop or a LangGraph graph, and the demo."""

@@ -27,6 +27,11 @@ class DeltaCoalescer:
         # Held across the swap and the emit so flushes leave in buffer order.
         self._lock = asyncio.Lock()
 
+    @property
+    def pending(self) -> bool:
+        """Text is buffered or on its way out: what a send of another kind must wait for."""
+        return bool(self._buffer) or self._lock.locked()
+
     async def add(self, text: str) -> None:
         self._raise_failure()
         if not text:

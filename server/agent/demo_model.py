@@ -15,6 +15,7 @@ from langchain_core.messages import (
     AIMessageChunk,
     BaseMessage,
 )
+from langchain_core.messages.ai import UsageMetadata
 from langchain_core.messages.tool import ToolCallChunk, tool_call, tool_call_chunk
 from langchain_core.outputs import ChatGeneration, ChatGenerationChunk, ChatResult
 from langchain_core.runnables import Runnable
@@ -22,7 +23,7 @@ from langchain_core.tools import BaseTool
 from langchain_core.utils.function_calling import convert_to_openai_tool
 from pydantic import Field
 
-from server.agent.demo_replies import CALCULATOR_TOOL_NAME, Reply, plan_reply
+from server.agent.demo_replies import Reply, plan_reply
 
 MODEL_NAME = "netra-demo"
 # Uneven fragment sizes mimic how providers split streamed tool-call arguments.
@@ -32,9 +33,11 @@ _ARG_FRAGMENT_SIZES = (5, 3, 7, 4, 8, 6)
 class DemoChatModel(BaseChatModel):
     """Chat model that answers deterministically without any network access.
 
-    Counts ("count to N"), requests the ``calculator`` tool ("calculate EXPR"),
-    reports tool results, and otherwise replies with a few canned sentences,
-    streaming word-sized chunks on a schedule of ``tokens_per_s`` (0 disables the delay).
+    Counts ("count to N"), requests the ``calculator`` tool ("calculate EXPR") and
+    ``create_reminder`` ("remind me to X"), reasons before answering ("think about X"),
+    reports tool results, and otherwise replies with a few canned sentences (see
+    demo_replies.py), streaming word-sized chunks on a schedule of ``tokens_per_s`` (0
+    disables the delay). Its last chunk reports token usage, counted in words.
     """
 
     tokens_per_s: float = Field(default=40.0, ge=0.0)
@@ -67,8 +70,9 @@ class DemoChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> ChatResult:
-        reply = plan_reply(messages, _has_calculator(kwargs.get("tools")))
-        return ChatResult(generations=[ChatGeneration(message=_to_message(reply))])
+        reply = plan_reply(messages, _bound_names(kwargs.get("tools")))
+        message = _to_message(reply, _input_tokens(messages))
+        return ChatResult(generations=[ChatGeneration(message=message)])
 
     async def _agenerate(
         self,
@@ -87,10 +91,10 @@ class DemoChatModel(BaseChatModel):
         run_manager: CallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> Iterator[ChatGenerationChunk]:
-        reply = plan_reply(messages, _has_calculator(kwargs.get("tools")))
+        reply = plan_reply(messages, _bound_names(kwargs.get("tools")))
         delay = self._delay()
         start = time.monotonic()
-        for position, chunk in enumerate(_to_chunks(reply)):
+        for position, chunk in enumerate(_to_chunks(reply, _input_tokens(messages))):
             if position and delay:
                 time.sleep(max(0.0, start + position * delay - time.monotonic()))
             yield ChatGenerationChunk(message=chunk)
@@ -102,11 +106,11 @@ class DemoChatModel(BaseChatModel):
         run_manager: AsyncCallbackManagerForLLMRun | None = None,
         **kwargs: Any,
     ) -> AsyncIterator[ChatGenerationChunk]:
-        reply = plan_reply(messages, _has_calculator(kwargs.get("tools")))
+        reply = plan_reply(messages, _bound_names(kwargs.get("tools")))
         delay = self._delay()
         loop = asyncio.get_running_loop()
         start = loop.time()
-        for position, chunk in enumerate(_to_chunks(reply)):
+        for position, chunk in enumerate(_to_chunks(reply, _input_tokens(messages))):
             if position and delay:
                 # Token k is due (k - 1) / tokens_per_s after the first, as a provider streams
                 # at its own pace: a late wake-up is made up, not carried into every later token.
@@ -117,17 +121,31 @@ class DemoChatModel(BaseChatModel):
         return 1.0 / self.tokens_per_s if self.tokens_per_s > 0 else 0.0
 
 
-def _has_calculator(tools: object) -> bool:
+def _bound_names(tools: object) -> frozenset[str]:
     if not isinstance(tools, list | tuple):
-        return False
+        return frozenset()
+    names = set()
     for tool in tools:
         if not isinstance(tool, dict):
             continue
         function = tool.get("function")
         name = function.get("name") if isinstance(function, dict) else tool.get("name")
-        if name == CALCULATOR_TOOL_NAME:
-            return True
-    return False
+        if isinstance(name, str):
+            names.add(name)
+    return frozenset(names)
+
+
+def _input_tokens(messages: list[BaseMessage]) -> int:
+    # Words stand in for tokens: deterministic, and close enough to show usage offline.
+    return sum(len(message.text.split()) for message in messages)
+
+
+def _usage(input_tokens: int, output_tokens: int) -> UsageMetadata:
+    return UsageMetadata(
+        input_tokens=input_tokens,
+        output_tokens=output_tokens,
+        total_tokens=input_tokens + output_tokens,
+    )
 
 
 def _final_metadata(reply: Reply) -> dict[str, Any]:
@@ -135,22 +153,40 @@ def _final_metadata(reply: Reply) -> dict[str, Any]:
     return {"finish_reason": finish_reason, "model_name": MODEL_NAME}
 
 
-def _to_message(reply: Reply) -> AIMessage:
+def _to_message(reply: Reply, input_tokens: int) -> AIMessage:
     calls = []
     if reply.tool_call is not None:
         planned = reply.tool_call
         calls.append(tool_call(name=planned.name, args=planned.args, id=planned.id))
+    text = "".join(reply.pieces)
+    content: str | list[str | dict[str, Any]] = text
+    if reply.reasoning:
+        content = [
+            {"type": "thinking", "thinking": "".join(reply.reasoning)},
+            {"type": "text", "text": text},
+        ]
+    output_tokens = len(reply.pieces) + len(reply.reasoning) + len(calls)
     return AIMessage(
-        content="".join(reply.pieces),
+        content=content,
         tool_calls=calls,
         response_metadata=_final_metadata(reply),
+        usage_metadata=_usage(input_tokens, output_tokens),
     )
 
 
-def _to_chunks(reply: Reply) -> Iterator[AIMessageChunk]:
+# A chunk's content and tool-call fragments.
+_Spec = tuple[str | list[str | dict[str, Any]], list[ToolCallChunk]]
+
+
+def _to_chunks(reply: Reply, input_tokens: int) -> Iterator[AIMessageChunk]:
     """The reply's chunks, each built only when it is streamed."""
-    specs: Iterable[tuple[str, list[ToolCallChunk]]]
-    if reply.tool_call is None:
+    specs: Iterable[_Spec]
+    if reply.tool_call is None and reply.reasoning:
+        # Shaped as Anthropic streams extended thinking: a thinking block, then a text block.
+        blocks: list[_Spec] = [([_block(0, "thinking", piece)], []) for piece in reply.reasoning]
+        blocks += [([_block(1, "text", piece)], []) for piece in reply.pieces]
+        specs, count = blocks, len(blocks)
+    elif reply.tool_call is None:
         pieces = reply.pieces or ("",)
         specs, count = ((piece, []) for piece in pieces), len(pieces)
     else:
@@ -172,11 +208,16 @@ def _to_chunks(reply: Reply) -> Iterator[AIMessageChunk]:
                 tool_call_chunks=calls,
                 chunk_position="last",
                 response_metadata=_final_metadata(reply),
+                usage_metadata=_usage(input_tokens, count),
             )
         elif calls:
             yield AIMessageChunk(content=content, tool_call_chunks=calls)
         else:
             yield AIMessageChunk(content=content)
+
+
+def _block(index: int, kind: str, piece: str) -> dict[str, Any]:
+    return {"type": kind, kind: piece, "index": index}
 
 
 def _split_args(args_json: str) -> list[str]:

@@ -1,169 +1,196 @@
-"""Runs one agent turn loop: streams the model, calls tools, emits what happens."""
+"""The bare-model agent: streams a chat model, runs the tools it asks for, and asks again."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
-from typing import Protocol
+from collections.abc import Collection, Sequence
+from typing import Any
 
 import orjson
 from langchain_core.language_models import BaseChatModel, LanguageModelInput
-from langchain_core.messages import AIMessage, BaseMessage, ToolMessage
+from langchain_core.messages import (
+    AIMessage,
+    AIMessageChunk,
+    BaseMessage,
+    SystemMessage,
+    ToolMessage,
+)
+from langchain_core.messages.ai import add_ai_message_chunks
 from langchain_core.runnables import Runnable
 from langchain_core.tools import BaseTool
+from loguru import logger
 
-from schemas.chat import AgentDelta, AgentToolCall, AgentToolResult, UserStreamPayload
-from server.agent.coalescer import DeltaCoalescer
+from schemas.chat import AgentToolCall, AgentToolResult
+from server.agent.answer_stream import DEFAULT_COALESCE, AnswerStream, CoalescePolicy
+from server.agent.approval import needs_approval, refusal
+from server.agent.contract import RunFailure, RunInput, RunOutcome
+from server.agent.reasoning import reasoning_text
 from server.agent.stream_decode import (
     JsonValue,
     ParsedToolCall,
     StreamAccumulator,
     ToolArgsError,
+    TurnResult,
     decode_tool_output,
 )
+from server.agent.usage import UsageTotal
 
-
-class RunSink(Protocol):
-    """Emits one event of the run to the user's stream and returns its seq."""
-
-    async def __call__(self, payload: UserStreamPayload) -> int: ...
-
-
-@dataclass
-class RunProgress:
-    """What the user has been sent so far: the text, and the seq of its last delta."""
-
-    text: str = ""
-    seq: int | None = None
-    # Told the size of each delta once it is in `text`: how checkpoints learn of new text.
-    on_text: Callable[[int], None] | None = None
-
-
-class RunFailure(Exception):
-    def __init__(self, code: str, message: str) -> None:
-        super().__init__(message)
-        self.code = code
-        self.message = message
-
+__all__ = ["AgentRunner", "CoalescePolicy", "RunFailure", "RunProgress", "ToolLoopAgent"]
 
 # Chunks between forced yields to the event loop while streaming.
 _YIELD_EVERY = 16
 
 
-@dataclass(frozen=True, slots=True)
-class CoalescePolicy:
-    interval_s: float = 0.025
-    max_chars: int = 64
+class ToolLoopAgent:
+    """A `ChatAgent` over any LangChain chat model: each round streams the model's answer
+    (text and reasoning), then runs the tools it called, asking the user first for those
+    that need approval, until the model answers without a tool call."""
 
-
-class AgentRunner:
     def __init__(
         self,
         model: BaseChatModel,
-        tools: Sequence[BaseTool],
-        coalesce: CoalescePolicy = CoalescePolicy(),
+        tools: Sequence[BaseTool] = (),
+        *,
+        coalesce: CoalescePolicy = DEFAULT_COALESCE,
+        system_prompt: str = "",
+        approval_tools: Collection[str] = (),
         max_tool_rounds: int = 5,
     ) -> None:
+        self._model: Runnable[LanguageModelInput, BaseMessage] = model
+        if tools:
+            try:
+                # Bound once: converting the tools to the provider's schema is not per-run work.
+                self._model = model.bind_tools(list(tools))
+            except NotImplementedError:
+                names = ", ".join(tool.name for tool in tools)
+                logger.warning(
+                    "{} cannot call tools (it has no bind_tools): it answers without {}",
+                    type(model).__name__,
+                    names,
+                )
+                tools = ()
         self._tools = {tool.name: tool for tool in tools}
-        # Bound once: converting the tools to the provider's schema is not per-run work.
-        self._model: Runnable[LanguageModelInput, AIMessage] = (
-            model.bind_tools(list(self._tools.values())) if self._tools else model
-        )
+        self._approval = frozenset(t.name for t in tools if needs_approval(t, approval_tools))
+        self._prompt: list[BaseMessage] = [SystemMessage(system_prompt)] if system_prompt else []
         self._coalesce = coalesce
         self._max_tool_rounds = max_tool_rounds
 
-    async def run(
-        self,
-        run_id: str,
-        conversation: Sequence[BaseMessage],
-        sink: RunSink,
-        progress: RunProgress,
-    ) -> str:
-        """Returns the answer's whole text. Cancelling it sends what was buffered first."""
-        messages = list(conversation)
-
-        run_task = asyncio.current_task()
-
-        async def record(text: str) -> None:
-            progress.seq = await sink(AgentDelta(run_id=run_id, text=text))
-            progress.text += text
-            if progress.on_text is not None:
-                progress.on_text(len(text))
-
-        async def send_delta(text: str) -> None:
-            if asyncio.current_task() is run_task:
-                # A stop cancels this task: the send and the progress update finish anyway,
-                # so the stored text is never short of what the user was sent.
-                await asyncio.shield(record(text))
-            else:
-                # The coalescer's timer task, which a stop never cancels.
-                await record(text)
-
-        coalescer = DeltaCoalescer(send_delta, self._coalesce.interval_s, self._coalesce.max_chars)
-        try:
+    async def run(self, run: RunInput) -> RunOutcome:
+        messages = [*self._prompt, *run.conversation]
+        usage = UsageTotal()
+        async with AnswerStream(run, self._coalesce) as out:
             for tool_round in range(self._max_tool_rounds + 1):
-                accumulator = StreamAccumulator()
-                chunks = 0
-                async for chunk in self._model.astream(messages):
-                    await coalescer.add(accumulator.feed(chunk))
-                    chunks += 1
-                    if not chunks % _YIELD_EVERY:
-                        # A model that never awaits would otherwise hold the loop for the
-                        # whole run; every few chunks is enough to let others in.
-                        await asyncio.sleep(0)
-                await coalescer.flush()
-                try:
-                    turn = accumulator.finish()
-                except ToolArgsError as exc:
-                    raise RunFailure(
-                        "tool_args_invalid", f"The model sent unreadable arguments for {exc.name}"
-                    ) from exc
-                if not turn.tool_calls:
-                    return progress.text
+                turn, message = await self._stream_turn(messages, out, usage)
+                if message is None:
+                    return RunOutcome(usage=usage.total())
                 if tool_round == self._max_tool_rounds:
                     break
-                messages.append(turn.as_ai_message())
+                messages.append(message)
                 for call in turn.tool_calls:
-                    messages.append(await self._call_tool(run_id, call, sink))
-            raise RunFailure(
-                "tool_loop_limit", f"Stopped after {self._max_tool_rounds} rounds of tool calls"
-            )
-        except asyncio.CancelledError:
-            await coalescer.flush()
-            raise
-        finally:
-            await coalescer.aclose()
+                    messages.append(await self._call_tool(run, out, call))
+        raise RunFailure(
+            "tool_loop_limit", f"Stopped after {self._max_tool_rounds} rounds of tool calls"
+        )
 
-    async def _call_tool(self, run_id: str, call: ParsedToolCall, sink: RunSink) -> ToolMessage:
-        await sink(
-            AgentToolCall(run_id=run_id, call_id=call.call_id, name=call.name, args=call.args)
+    async def _stream_turn(
+        self, messages: list[BaseMessage], out: AnswerStream, usage: UsageTotal
+    ) -> tuple[TurnResult, AIMessage | None]:
+        """The model's turn, and the message to continue from when it called tools."""
+        accumulator = StreamAccumulator()
+        chunks: list[AIMessage] = []
+        async for chunk in self._model.astream(messages):
+            if not isinstance(chunk, AIMessage):
+                continue
+            chunks.append(chunk)
+            if reasoning := reasoning_text(chunk):
+                await out.reasoning(reasoning)
+            if text := accumulator.feed(chunk):
+                await out.text(text)
+            usage.add(chunk.usage_metadata)
+            if not len(chunks) % _YIELD_EVERY:
+                # A model that never awaits would otherwise hold the loop for the whole run;
+                # every few chunks is enough to let others in.
+                await asyncio.sleep(0)
+        try:
+            turn = accumulator.finish()
+        except ToolArgsError as exc:
+            raise RunFailure(
+                "tool_args_invalid", f"The model sent unreadable arguments for {exc.name}"
+            ) from exc
+        return turn, _turn_message(chunks, turn) if turn.tool_calls else None
+
+    async def _call_tool(
+        self, run: RunInput, out: AnswerStream, call: ParsedToolCall
+    ) -> ToolMessage:
+        await out.send(
+            AgentToolCall(run_id=run.run_id, call_id=call.call_id, name=call.name, args=call.args)
         )
         tool = self._tools.get(call.name)
-        is_error = True
+        args: dict[str, Any] = call.args
+        if tool is not None and call.name in self._approval:
+            answer = await run.approve(call.call_id, call.name, call.args)
+            if not answer.approved:
+                # The model is told plainly, not as an error of the tool's own.
+                return await _result(run, out, call, refusal(answer.decision), True, refused=True)
+            args = dict(answer.args)
         value: JsonValue
         if tool is None:
-            value = f"Unknown tool {call.name!r}"
-        else:
-            try:
-                # Decoded exactly once: JSON text from the tool becomes a value here, and
-                # that value is what the client and the model both get.
-                value = decode_tool_output(await tool.ainvoke(call.args))
-                is_error = False
-            except Exception as exc:
-                # The model sees the failure and can explain it; the run goes on.
-                value = f"{type(exc).__name__}: {exc}"
-        await sink(
-            AgentToolResult(
-                run_id=run_id, call_id=call.call_id, name=call.name, result=value, is_error=is_error
-            )
+            return await _result(run, out, call, f"Unknown tool {call.name!r}", True)
+        try:
+            # Decoded exactly once: JSON text from the tool becomes a value here, and that
+            # value is what the client and the model both get.
+            value = decode_tool_output(await tool.ainvoke(args))
+        except Exception as exc:
+            # The model sees the failure and can explain it; the run goes on.
+            return await _result(run, out, call, f"{type(exc).__name__}: {exc}", True)
+        return await _result(run, out, call, value, False)
+
+
+async def _result(
+    run: RunInput,
+    out: AnswerStream,
+    call: ParsedToolCall,
+    value: JsonValue,
+    is_error: bool,
+    *,
+    refused: bool = False,
+) -> ToolMessage:
+    await out.send(
+        AgentToolResult(
+            run_id=run.run_id, call_id=call.call_id, name=call.name, result=value, is_error=is_error
         )
-        content = value if isinstance(value, str) else orjson.dumps(value).decode()
-        if is_error:
-            content = f"Error: {content}"
-        return ToolMessage(
-            content=content,
-            tool_call_id=call.call_id,
-            name=call.name,
-            status="error" if is_error else "success",
-        )
+    )
+    content = value if isinstance(value, str) else orjson.dumps(value).decode()
+    if is_error and not refused:
+        content = f"Error: {content}"
+    return ToolMessage(
+        content=content,
+        tool_call_id=call.call_id,
+        name=call.name,
+        status="error" if is_error else "success",
+    )
+
+
+def _turn_message(chunks: list[AIMessage], turn: TurnResult) -> AIMessage:
+    """The model's turn as the next request's history: its content as streamed (reasoning
+    blocks included, which providers such as Anthropic need back beside tool results) with
+    the tool calls as parsed here."""
+    calls = turn.as_ai_message().tool_calls
+    streamed = [chunk for chunk in chunks if isinstance(chunk, AIMessageChunk)]
+    if not streamed or len(streamed) != len(chunks):
+        # A model that does not stream gives one whole message.
+        whole = chunks[-1] if chunks else AIMessage(content="")
+        return AIMessage(content=whole.content, tool_calls=calls, id=whole.id)
+    merged = add_ai_message_chunks(streamed[0], *streamed[1:])
+    extra = {k: v for k, v in merged.additional_kwargs.items() if k != "tool_calls"}
+    return AIMessage(
+        content=merged.content,
+        additional_kwargs=extra,
+        response_metadata=merged.response_metadata,
+        tool_calls=calls,
+        id=merged.id,
+    )
+
+
+# Until server/app.py builds its agent with loader.build_agent (then delete runner_compat.py).
+from server.agent.runner_compat import AgentRunner, RunProgress  # noqa: E402

@@ -10,10 +10,12 @@ from typing import Any
 import pytest
 from langchain_core.language_models import LanguageModelInput
 from langchain_core.messages import AIMessage, AIMessageChunk, HumanMessage, ToolMessage
+from langchain_core.messages.tool import tool_call
 from langchain_core.runnables import Runnable
 
 from server.agent.calculator import calculator_tool
 from server.agent.demo_model import DemoChatModel
+from server.agent.reminder import reminder_tool
 
 SENTENCE_END = re.compile(r"[.!?](?:\s|$)")
 
@@ -176,3 +178,76 @@ async def test_rate_limits_streaming_speed() -> None:
 def test_identity() -> None:
     assert _model()._llm_type == "netra-demo"
     assert DemoChatModel().tokens_per_s == 40.0
+
+
+async def test_show_markdown_streams_every_kind_of_markdown() -> None:
+    chunks = await _collect(_model(), "show markdown")
+    text = _merge(chunks).content
+    assert isinstance(text, str)
+    assert len(chunks) > 20
+    assert text.startswith("# ")
+    assert "**markdown**" in text
+    assert "\n- a bullet list\n" in text
+    assert "`inline code`" in text
+    assert "```python\ndef greet(name: str) -> str:\n    return" in text
+    assert "[link to LangChain](https://" in text
+    assert text.endswith('\n<img src=x onerror="window.__xss=1">')
+
+
+async def test_think_about_streams_thinking_blocks_then_text_blocks() -> None:
+    chunks = await _collect(_model(), "think about tea")
+    kinds = [
+        block["type"] for chunk in chunks for block in chunk.content if isinstance(block, dict)
+    ]
+    first_text = kinds.index("text")
+    assert kinds[:first_text] == ["thinking"] * first_text
+    assert set(kinds[first_text:]) == {"text"}
+    merged = _merge(chunks)
+    assert isinstance(merged.content, list)
+    [thinking, answer] = merged.content
+    assert isinstance(thinking, dict)
+    assert isinstance(answer, dict)
+    assert "think about tea" in thinking["thinking"]
+    assert answer["text"].startswith("Here is a thought about tea:")
+
+
+async def test_remind_me_calls_create_reminder() -> None:
+    model = _model().bind_tools([reminder_tool])
+    message = _merge(await _collect(model, [HumanMessage("Remind me to water the plants.")]))
+    [call] = message.tool_calls
+    assert (call["name"], call["args"]) == ("create_reminder", {"text": "water the plants"})
+
+
+async def test_remind_me_without_the_tool_says_so() -> None:
+    message = await _model().ainvoke("remind me to stretch")
+    assert message.tool_calls == []
+    assert message.content == "I cannot set reminders here: the reminder tool is not available."
+
+
+@pytest.mark.parametrize(
+    ("result", "answer"),
+    [
+        (
+            ToolMessage('{"reminder_id": "rem_1", "text": "stretch"}', tool_call_id="r"),
+            "Reminder set: stretch",
+        ),
+        (
+            ToolMessage("The approval expired", tool_call_id="r", status="error"),
+            "The reminder to stretch was not set: the approval expired.",
+        ),
+    ],
+)
+async def test_the_reminder_result_is_explained(result: ToolMessage, answer: str) -> None:
+    call = AIMessage(
+        "", tool_calls=[tool_call(name="create_reminder", args={"text": "stretch"}, id="r")]
+    )
+    message = await _model().ainvoke([HumanMessage("remind me to stretch"), call, result])
+    assert message.content == answer
+
+
+async def test_the_last_chunk_reports_usage_in_words() -> None:
+    chunks = await _collect(_model(), [HumanMessage("count to 3")])
+    assert [chunk.usage_metadata for chunk in chunks[:-1]] == [None, None]
+    assert chunks[-1].usage_metadata == {"input_tokens": 3, "output_tokens": 3, "total_tokens": 6}
+    message = await _model().ainvoke("count to 3")
+    assert message.usage_metadata == {"input_tokens": 3, "output_tokens": 3, "total_tokens": 6}
