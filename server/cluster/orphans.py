@@ -56,9 +56,9 @@ class OrphanReaper:
         ended = 0
         for run_id in await self._control.unowned(by_run):
             message = by_run[run_id]
-            # Its text is what the dead node last checkpointed: kept, not blanked.
+            # Its parts are what the dead node last checkpointed: kept, not blanked.
             await self._store.finish_assistant_message(
-                message_id=message.id, text=message.text, status="failed"
+                message_id=message.id, parts=message.parts, status="failed"
             )
             await self._emitter.to_user(
                 message.user_id, AgentRunFailed(run_id=run_id, error=NODE_LOST)

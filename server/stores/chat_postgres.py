@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime
@@ -11,39 +10,33 @@ from typing import Any, Final
 
 import asyncpg
 
-from server.stores import chat_sql
-from server.stores.chat_records import MessageRecord, MessageStatus, SendRecord, ThreadRecord
-from server.stores.chat_store import NotFoundError, StoreError, thread_title
+from schemas.parts import MessagePart, joined_text
+from server.stores import chat_postgres_runs, chat_postgres_threads, chat_sql
+from server.stores.chat_postgres_queries import INSERT_MESSAGE, TOUCH_THREAD, owned_thread
+from server.stores.chat_postgres_schema import migrate
+from server.stores.chat_records import (
+    AnswerCheckpoint,
+    MessageRecord,
+    MessageStatus,
+    RegenerateRecord,
+    SendRecord,
+    ThreadPage,
+    ThreadRecord,
+)
+from server.stores.chat_search import search_words
+from server.stores.chat_store import StoreError
 
 POSTGRES_SCHEMES: Final = ("postgresql", "postgres")
 
-# Any bigint unique to this schema; every node takes it before touching the schema.
-_SCHEMA_LOCK_KEY: Final = int.from_bytes(b"netra-ws", "big")
 _CONNECT_TIMEOUT_S: Final = 10.0
 _ERRORS: Final = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
-
-# The messages' foreign keys are deferred so a send can claim its (user_id, client_msg_id)
-# slot first, before it writes the thread and run the message points to.
-_SCHEMA: Final = chat_sql.chat_schema(
-    seq="BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY",
-    timestamp="TIMESTAMPTZ",
-    deferred=" DEFERRABLE INITIALLY DEFERRED",
-)
-# now() is the transaction's start time on the database's clock: one clock for every
-# node, and one timestamp for all rows a transaction writes.
-_INSERT_MESSAGE: Final = (
-    "INSERT INTO messages (id, thread_id, user_id, role, text, status, client_msg_id, run_id,"
-    " reply_to, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, now(), now())"
-)
-_TOUCH_THREAD: Final = (
-    "UPDATE threads SET updated_at = GREATEST(updated_at, now())"
-    " WHERE id = $1 AND user_id = $2 RETURNING *"
-)
 _NEWEST_MESSAGES: Final = " ORDER BY created_at DESC, seq DESC LIMIT $2"
+# KEY SHARE keeps a delete of the thread waiting until the new message is committed (so the
+# delete sees it), without holding up sends, which only update the thread's row.
+_LOCK_THREAD_KEY: Final = "SELECT 1 FROM threads WHERE id = $1 AND user_id = $2 FOR KEY SHARE"
 _REFERENCES: Final = (
-    "SELECT EXISTS (SELECT 1 FROM threads WHERE id = $1 AND user_id = $2) AS thread,"
-    " EXISTS (SELECT 1 FROM runs WHERE id = $3 AND thread_id = $1) AS run,"
-    " EXISTS (SELECT 1 FROM messages WHERE id = $4 AND thread_id = $1) AS reply_to"
+    "SELECT EXISTS (SELECT 1 FROM runs WHERE id = $2 AND thread_id = $1) AS run,"
+    " EXISTS (SELECT 1 FROM messages WHERE id = $3 AND thread_id = $1) AS reply_to"
 )
 
 
@@ -86,7 +79,7 @@ class PostgresChatStore:
             try:
                 with _db_errors():
                     async with pool.acquire() as conn:
-                        await _migrate(conn)
+                        await migrate(conn)
             except BaseException:
                 await pool.close()
                 raise
@@ -113,101 +106,114 @@ class PostgresChatStore:
         self, *, user_id: str, thread_id: str | None, text: str, client_msg_id: str, run_id: str
     ) -> SendRecord:
         async with self._writing() as conn:
-            new_thread = thread_id is None
-            thread_id = thread_id or uuid.uuid4().hex
-            row = (uuid.uuid4().hex, thread_id, user_id, "user", text, "complete", client_msg_id)
-            # The (user_id, client_msg_id) slot is claimed first. A writer racing for it,
-            # in any process, waits here until the holder commits, then inserts nothing
-            # and reads the winner back; if the holder rolls back, the waiter goes ahead.
-            sql = _INSERT_MESSAGE + " ON CONFLICT (user_id, client_msg_id) DO NOTHING RETURNING *"
-            inserted = await conn.fetchrow(sql, *row, run_id, None)
-            if inserted is None:
-                found = await _find_sent(conn, user_id, client_msg_id)
-                if found is None:
-                    raise StoreError("conflicting user message could not be read back")
-                return found
-            if new_thread:
-                sql = "INSERT INTO threads (id, user_id, title, created_at, updated_at)"
-                sql += " VALUES ($1, $2, $3, now(), now()) RETURNING *"
-                thread = await conn.fetchrow(sql, thread_id, user_id, thread_title(text))
-            else:
-                # Raising rolls back the message inserted above.
-                thread = await conn.fetchrow(_TOUCH_THREAD, thread_id, user_id)
-                if thread is None:
-                    raise chat_sql.thread_missing(thread_id)
-            sql = "INSERT INTO runs (id, thread_id, status, created_at, updated_at)"
-            sql += " VALUES ($1, $2, 'streaming', now(), now())"
-            await conn.execute(sql, run_id, thread_id)
-            message = chat_sql.message_record(inserted)
-            thread_record = chat_sql.thread_record(thread)
-            return SendRecord(thread=thread_record, message=message, run_id=run_id, duplicate=False)
+            return await chat_postgres_runs.send(
+                conn,
+                user_id=user_id,
+                thread_id=thread_id,
+                text=text,
+                client_msg_id=client_msg_id,
+                run_id=run_id,
+            )
+
+    async def regenerate(
+        self, *, user_id: str, message_id: str, client_msg_id: str, run_id: str
+    ) -> RegenerateRecord:
+        async with self._writing() as conn:
+            return await chat_postgres_runs.regenerate(
+                conn,
+                user_id=user_id,
+                message_id=message_id,
+                client_msg_id=client_msg_id,
+                run_id=run_id,
+            )
 
     async def start_assistant_message(
         self, *, user_id: str, thread_id: str, run_id: str, reply_to: str, message_id: str
     ) -> MessageRecord:
         async with self._writing() as conn:
-            found = await conn.fetchrow(_REFERENCES, thread_id, user_id, run_id, reply_to)
-            if not found["thread"]:
+            if await conn.fetchval(_LOCK_THREAD_KEY, thread_id, user_id) is None:
                 raise chat_sql.thread_missing(thread_id)
+            found = await conn.fetchrow(_REFERENCES, thread_id, run_id, reply_to)
             if not found["run"]:
                 raise chat_sql.missing_in_thread("run", run_id, thread_id)
             if not found["reply_to"]:
                 raise chat_sql.missing_in_thread("message", reply_to, thread_id)
             row = (message_id, thread_id, user_id, "assistant", "", "streaming", None)
-            inserted = await conn.fetchrow(_INSERT_MESSAGE + " RETURNING *", *row, run_id, reply_to)
-            return chat_sql.message_record(inserted)
+            sql = INSERT_MESSAGE + chat_sql.RETURNING_MESSAGE
+            return chat_sql.message_record(await conn.fetchrow(sql, *row, run_id, reply_to))
 
     async def finish_assistant_message(
-        self, *, message_id: str, text: str, status: MessageStatus
+        self, *, message_id: str, parts: Sequence[MessagePart], status: MessageStatus
     ) -> MessageRecord:
         run_ended = chat_sql.run_status(status)
+        stored, text = chat_sql.parts_json(parts), joined_text(list(parts))
+        sql = "UPDATE messages SET text = $2, parts = $3::jsonb, status = $4,"
+        sql += " checkpoint_seq = NULL, updated_at = now() WHERE id = $1 AND role = 'assistant'"
         async with self._writing() as conn:
-            sql = "UPDATE messages SET text = $2, status = $3, updated_at = now()"
-            sql += " WHERE id = $1 AND role = 'assistant' RETURNING *"
-            row = await conn.fetchrow(sql, message_id, text, status)
+            row = await conn.fetchrow(
+                sql + chat_sql.RETURNING_MESSAGE, message_id, text, stored, status
+            )
             if row is None:
-                raise NotFoundError(f"assistant message {message_id!r} not found")
+                raise chat_sql.message_missing(message_id)
             sql = "UPDATE runs SET status = $2, updated_at = now() WHERE id = $1"
             await conn.execute(sql, row["run_id"], run_ended)
-            await conn.execute(_TOUCH_THREAD, row["thread_id"], row["user_id"])
+            await conn.execute(TOUCH_THREAD, row["thread_id"], row["user_id"])
             return chat_sql.message_record(row)
 
-    async def checkpoint_assistant_messages(self, updates: Sequence[tuple[str, str]]) -> int:
+    async def checkpoint_assistant_messages(self, updates: Sequence[AnswerCheckpoint]) -> int:
         if not updates:
             return 0
         # One statement for the whole batch. A finish that commits first makes the row
         # fail the status check when this update re-reads it, so the finish stands.
-        sql = "UPDATE messages AS m SET text = u.text, updated_at = now()"
-        sql += " FROM unnest($1::text[], $2::text[]) AS u (id, text)"
+        sql = "UPDATE messages AS m SET text = u.text, parts = u.parts::jsonb,"
+        sql += " checkpoint_seq = u.seq, updated_at = now()"
+        sql += " FROM unnest($1::text[], $2::text[], $3::text[], $4::bigint[])"
+        sql += " AS u (id, text, parts, seq)"
         sql += " WHERE m.id = u.id AND m.role = 'assistant' AND m.status = 'streaming'"
-        ids = [message_id for message_id, _ in updates]
-        texts = [text for _, text in updates]
+        ids = [u.message_id for u in updates]
+        texts = [joined_text(u.parts) for u in updates]
+        parts = [chat_sql.parts_json(u.parts) for u in updates]
+        seqs = [u.seq for u in updates]
         async with self._writing() as conn:
-            status: str = await conn.execute(sql, ids, texts)
+            status: str = await conn.execute(sql, ids, texts, parts, seqs)
         return int(status.rsplit(" ", 1)[-1])
 
-    async def list_threads(self, user_id: str, limit: int = 100) -> list[ThreadRecord]:
+    async def list_threads(
+        self, user_id: str, *, limit: int = 50, before: str | None = None, query: str | None = None
+    ) -> ThreadPage:
         chat_sql.check_limit(limit)
-        sql = "SELECT * FROM threads WHERE user_id = $1 ORDER BY updated_at DESC, seq DESC LIMIT $2"
-        async with self._reading() as conn:
-            rows = await conn.fetch(sql, user_id, limit)
-        return [chat_sql.thread_record(row) for row in rows]
+        words = search_words(query)
+        async with self._snapshot() as conn:
+            return await chat_postgres_threads.list_threads(conn, user_id, limit, before, words)
+
+    async def rename_thread(self, *, user_id: str, thread_id: str, title: str) -> ThreadRecord:
+        title = chat_sql.clean_title(title)
+        async with self._writing() as conn:
+            return await chat_postgres_threads.rename(conn, user_id, thread_id, title)
+
+    async def delete_thread(self, *, user_id: str, thread_id: str) -> None:
+        async with self._writing() as conn:
+            await chat_postgres_threads.delete(conn, user_id, thread_id)
+
+    async def streaming_runs(self, *, user_id: str, thread_id: str) -> list[str]:
+        async with self._snapshot() as conn:
+            return await chat_postgres_threads.streaming_runs(conn, user_id, thread_id)
 
     async def get_thread(self, user_id: str, thread_id: str) -> ThreadRecord:
         async with self._reading() as conn:
-            return await _owned_thread(conn, user_id, thread_id)
+            return await owned_thread(conn, user_id, thread_id)
 
     async def list_messages(
         self, *, user_id: str, thread_id: str, limit: int = 50, before: str | None = None
     ) -> list[MessageRecord]:
         chat_sql.check_limit(limit)
         async with self._snapshot() as conn:
-            await _owned_thread(conn, user_id, thread_id)
-            sql = "SELECT * FROM messages WHERE thread_id = $1"
+            await owned_thread(conn, user_id, thread_id)
+            sql = chat_sql.SELECT_MESSAGE + " WHERE thread_id = $1"
             if before is None:
                 rows = await conn.fetch(sql + _NEWEST_MESSAGES, thread_id, limit)
             else:
-                anchor_sql = "SELECT * FROM messages WHERE id = $1 AND thread_id = $2"
+                anchor_sql = "SELECT created_at, seq FROM messages WHERE id = $1 AND thread_id = $2"
                 anchor = await conn.fetchrow(anchor_sql, before, thread_id)
                 if anchor is None:
                     raise chat_sql.missing_in_thread("message", before, thread_id)
@@ -220,7 +226,7 @@ class PostgresChatStore:
         self, started_before: datetime, limit: int = 100
     ) -> list[MessageRecord]:
         chat_sql.check_limit(limit)
-        sql = "SELECT * FROM messages WHERE role = 'assistant' AND status = 'streaming'"
+        sql = chat_sql.SELECT_MESSAGE + " WHERE role = 'assistant' AND status = 'streaming'"
         sql += " AND created_at < $1 ORDER BY created_at, seq LIMIT $2"
         async with self._reading() as conn:
             rows = await conn.fetch(sql, started_before.astimezone(UTC), limit)
@@ -228,7 +234,7 @@ class PostgresChatStore:
 
     async def fail_interrupted_runs(self) -> int:
         """Mark every assistant message and run still "streaming" as "failed", each
-        message keeping the text it was last checkpointed with.
+        message keeping the parts it was last checkpointed with.
 
         The database is shared, so this cannot tell a run abandoned by a dead node from
         one another node is streaming right now: with several nodes, call it only when
@@ -236,8 +242,9 @@ class PostgresChatStore:
         recovery belongs to the run-ownership mechanism, not to this method.
         """
         async with self._writing() as conn:
-            sql = "UPDATE messages SET status = 'failed', updated_at = now() WHERE status = $1"
-            status: str = await conn.execute(sql + " AND role = 'assistant'", "streaming")
+            sql = "UPDATE messages SET status = 'failed', checkpoint_seq = NULL,"
+            sql += " updated_at = now() WHERE status = $1 AND role = 'assistant'"
+            status: str = await conn.execute(sql, "streaming")
             # Runs that died before their assistant message was started fail too.
             sql = "UPDATE runs SET status = 'failed', updated_at = now() WHERE status = 'streaming'"
             await conn.execute(sql)
@@ -271,33 +278,3 @@ def _db_errors() -> Iterator[None]:
         yield
     except _ERRORS as exc:
         raise StoreError(f"database error: {exc!r}") from exc
-
-
-async def _migrate(conn: Any) -> None:
-    # The transaction-scoped advisory lock serialises nodes starting together: concurrent
-    # CREATE ... IF NOT EXISTS statements can otherwise fail on the catalog's unique keys.
-    async with conn.transaction():
-        await conn.execute("SELECT pg_advisory_xact_lock($1)", _SCHEMA_LOCK_KEY)
-        await conn.execute(_SCHEMA)
-        version = await conn.fetchval("SELECT MAX(version) FROM schema_version")
-        chat_sql.check_schema_version(version)
-        if version is None:
-            sql = "INSERT INTO schema_version (version) VALUES ($1)"
-            await conn.execute(sql, chat_sql.SCHEMA_VERSION)
-
-
-async def _owned_thread(conn: Any, user_id: str, thread_id: str) -> ThreadRecord:
-    sql = "SELECT * FROM threads WHERE id = $1 AND user_id = $2"
-    row = await conn.fetchrow(sql, thread_id, user_id)
-    if row is None:
-        raise chat_sql.thread_missing(thread_id)
-    return chat_sql.thread_record(row)
-
-
-async def _find_sent(conn: Any, user_id: str, client_msg_id: str) -> SendRecord | None:
-    sql = "SELECT * FROM messages WHERE user_id = $1 AND client_msg_id = $2"
-    row = await conn.fetchrow(sql, user_id, client_msg_id)
-    if row is None:
-        return None
-    message = chat_sql.message_record(row)
-    return chat_sql.repeated_send(message, await _owned_thread(conn, user_id, message.thread_id))

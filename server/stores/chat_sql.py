@@ -2,19 +2,42 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any, Final
 
-from server.stores.chat_records import MessageRecord, MessageStatus, SendRecord, ThreadRecord
+from schemas.parts import PARTS_ADAPTER, MessagePart
+from server.stores.chat_records import (
+    MessageRecord,
+    MessageStatus,
+    SendRecord,
+    ThreadPage,
+    ThreadRecord,
+)
 from server.stores.chat_store import NotFoundError, StoreError
 
-SCHEMA_VERSION: Final = 1
+# 1: threads, runs, messages. 2: message parts and checkpoint seq, regenerate keys on runs,
+# full-text search over titles and message texts.
+SCHEMA_VERSION: Final = 2
 NOT_OPEN: Final = "chat store is not open"
+
+# The columns records are read from, never `*`: the tables also hold ordering keys and, in
+# PostgreSQL, search vectors. thread_record and message_record take rows of these.
+SELECT_THREAD: Final = "SELECT id, user_id, title, created_at, updated_at FROM threads"
+SELECT_MESSAGE: Final = (
+    "SELECT id, thread_id, user_id, role, text, parts, status, client_msg_id, run_id, reply_to,"
+    " checkpoint_seq, created_at, updated_at FROM messages"
+)
+RETURNING_THREAD: Final = " RETURNING id, user_id, title, created_at, updated_at"
+RETURNING_MESSAGE: Final = (
+    " RETURNING id, thread_id, user_id, role, text, parts, status, client_msg_id, run_id,"
+    " reply_to, checkpoint_seq, created_at, updated_at"
+)
 
 _RUN_STATUS: Final = {"complete": "completed", "stopped": "stopped", "failed": "failed"}
 
 
 def chat_schema(*, seq: str, timestamp: str, deferred: str = "") -> str:
-    """The tables and indexes in one SQL dialect.
+    """The version 1 tables and indexes in one SQL dialect; each store migrates them on.
 
     `seq`, the key column, breaks ties between rows stamped with the same time; `deferred`
     follows the messages' thread and run foreign keys.
@@ -63,8 +86,25 @@ def check_limit(limit: int) -> None:
         raise ValueError(f"limit must be at least 1, got {limit}")
 
 
+def clean_title(title: str) -> str:
+    """A title as stored: one line, whitespace collapsed; ValueError when blank."""
+    cleaned = " ".join(title.split())
+    if not cleaned:
+        raise ValueError("a thread title must not be blank")
+    return cleaned
+
+
+def parts_json(parts: Sequence[MessagePart]) -> str:
+    """Parts as stored: a JSON array."""
+    return PARTS_ADAPTER.dump_json(list(parts)).decode()
+
+
 def thread_missing(thread_id: str) -> NotFoundError:
     return NotFoundError(f"thread {thread_id!r} not found")
+
+
+def message_missing(message_id: str) -> NotFoundError:
+    return NotFoundError(f"assistant message {message_id!r} not found")
 
 
 def missing_in_thread(kind: str, item_id: str, thread_id: str) -> NotFoundError:
@@ -72,13 +112,24 @@ def missing_in_thread(kind: str, item_id: str, thread_id: str) -> NotFoundError:
 
 
 def thread_record(row: Any) -> ThreadRecord:
-    """A threads row (sqlite3.Row or asyncpg.Record) as a record."""
-    return ThreadRecord.model_validate(_fields(row))
+    """A row of SELECT_THREAD (sqlite3.Row or asyncpg.Record) as a record."""
+    return ThreadRecord.model_validate(dict(row))
 
 
 def message_record(row: Any) -> MessageRecord:
-    """A messages row (sqlite3.Row or asyncpg.Record) as a record."""
-    return MessageRecord.model_validate(_fields(row))
+    """A row of SELECT_MESSAGE (sqlite3.Row or asyncpg.Record) as a record."""
+    # SQLite's timestamps are ISO strings here; the models parse them into aware datetimes.
+    fields = dict(row)
+    fields["parts"] = PARTS_ADAPTER.validate_json(fields["parts"])
+    fields["seq"] = fields.pop("checkpoint_seq")
+    return MessageRecord.model_validate(fields)
+
+
+def thread_page(rows: Sequence[Any], limit: int) -> ThreadPage:
+    """A page from up to limit + 1 rows: the extra row only says another page follows."""
+    threads = [thread_record(row) for row in rows[:limit]]
+    next_before = threads[-1].id if len(rows) > limit else None
+    return ThreadPage(threads=threads, next_before=next_before)
 
 
 def repeated_send(message: MessageRecord, thread: ThreadRecord) -> SendRecord:
@@ -86,11 +137,3 @@ def repeated_send(message: MessageRecord, thread: ThreadRecord) -> SendRecord:
     if message.run_id is None:
         raise StoreError(f"user message {message.id!r} has no run")
     return SendRecord(thread=thread, message=message, run_id=message.run_id, duplicate=True)
-
-
-def _fields(row: Any) -> dict[str, Any]:
-    # `seq` only orders rows; the records do not carry it. SQLite's timestamps are ISO
-    # strings here; the models parse them into aware datetimes.
-    fields = dict(row)
-    fields.pop("seq", None)
-    return fields

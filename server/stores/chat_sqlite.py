@@ -4,15 +4,32 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Final, TypeVar
 
-from server.stores import chat_sql
-from server.stores.chat_records import MessageRecord, MessageStatus, SendRecord, ThreadRecord
-from server.stores.chat_store import NotFoundError, StoreError, thread_title
+from schemas.parts import MessagePart, joined_text
+from server.stores import chat_sql, chat_sqlite_runs, chat_sqlite_threads
+from server.stores.chat_records import (
+    AnswerCheckpoint,
+    MessageRecord,
+    MessageStatus,
+    RegenerateRecord,
+    SendRecord,
+    ThreadPage,
+    ThreadRecord,
+)
+from server.stores.chat_search import search_words
+from server.stores.chat_sqlite_queries import (
+    INSERT_MESSAGE,
+    iso,
+    message_by_id,
+    owned_thread,
+    touch_thread,
+)
+from server.stores.chat_sqlite_schema import migrate
+from server.stores.chat_store import StoreError
 from server.stores.sqlite_connection import (
     Db,
     DbThread,
@@ -24,17 +41,8 @@ from server.stores.sqlite_connection import (
     transaction,
 )
 
-_SCHEMA: Final = chat_sql.chat_schema(seq="INTEGER PRIMARY KEY AUTOINCREMENT", timestamp="TEXT")
-_INSERT_MESSAGE: Final = (
-    "INSERT INTO messages (id, thread_id, user_id, role, text, status, client_msg_id,"
-    " run_id, reply_to, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
-)
 _NEWEST_MESSAGES: Final = " ORDER BY created_at DESC, seq DESC LIMIT ?"
 _T = TypeVar("_T")
-
-
-class _DuplicateSend(Exception):
-    """The (user_id, client_msg_id) pair was committed by a concurrent writer."""
 
 
 class SqliteChatStore:
@@ -80,24 +88,38 @@ class SqliteChatStore:
         self, *, user_id: str, thread_id: str | None, text: str, client_msg_id: str, run_id: str
     ) -> SendRecord:
         def send(db: Db) -> SendRecord:
-            try:
-                with transaction(db):
-                    return self._send(db, user_id, thread_id, text, client_msg_id, run_id)
-            except _DuplicateSend:
-                # BEGIN IMMEDIATE plus the check in _send already serialise writers; the
-                # UNIQUE constraint is the final arbiter for any writer that got past them.
-                found = _find_sent(db, user_id, client_msg_id)
-                if found is None:
-                    raise StoreError("conflicting user message could not be read back") from None
-                return found
+            return chat_sqlite_runs.send(
+                db,
+                self._now,
+                user_id=user_id,
+                thread_id=thread_id,
+                text=text,
+                client_msg_id=client_msg_id,
+                run_id=run_id,
+            )
 
         return await self._run(send)
+
+    async def regenerate(
+        self, *, user_id: str, message_id: str, client_msg_id: str, run_id: str
+    ) -> RegenerateRecord:
+        def regenerate(db: Db) -> RegenerateRecord:
+            return chat_sqlite_runs.regenerate(
+                db,
+                self._now,
+                user_id=user_id,
+                message_id=message_id,
+                client_msg_id=client_msg_id,
+                run_id=run_id,
+            )
+
+        return await self._run(regenerate)
 
     async def start_assistant_message(
         self, *, user_id: str, thread_id: str, run_id: str, reply_to: str, message_id: str
     ) -> MessageRecord:
         def start(db: Db) -> MessageRecord:
-            _owned_thread(db, user_id, thread_id)
+            owned_thread(db, user_id, thread_id)
             sql = "SELECT 1 FROM runs WHERE id = ? AND thread_id = ?"
             if fetch_one(db, sql, (run_id, thread_id)) is None:
                 raise chat_sql.missing_in_thread("run", run_id, thread_id)
@@ -106,52 +128,76 @@ class SqliteChatStore:
                 raise chat_sql.missing_in_thread("message", reply_to, thread_id)
             ts = self._now()
             row = (message_id, thread_id, user_id, "assistant", "", "streaming", None)
-            execute(db, _INSERT_MESSAGE, (*row, run_id, reply_to, ts, ts))
-            return _message_by_id(db, message_id)
+            execute(db, INSERT_MESSAGE, (*row, run_id, reply_to, ts, ts))
+            return message_by_id(db, message_id)
 
         return await self._run(_in_transaction(start))
 
     async def finish_assistant_message(
-        self, *, message_id: str, text: str, status: MessageStatus
+        self, *, message_id: str, parts: Sequence[MessagePart], status: MessageStatus
     ) -> MessageRecord:
         run_ended = chat_sql.run_status(status)
+        stored, text = chat_sql.parts_json(parts), joined_text(list(parts))
 
         def finish(db: Db) -> MessageRecord:
-            sql = "SELECT * FROM messages WHERE id = ? AND role = 'assistant'"
+            sql = "SELECT run_id, thread_id FROM messages WHERE id = ? AND role = 'assistant'"
             row = fetch_one(db, sql, (message_id,))
             if row is None:
-                raise NotFoundError(f"assistant message {message_id!r} not found")
+                raise chat_sql.message_missing(message_id)
             ts = self._now()
-            sql = "UPDATE messages SET text = ?, status = ?, updated_at = ? WHERE id = ?"
-            execute(db, sql, (text, status, ts, message_id))
+            sql = "UPDATE messages SET text = ?, parts = ?, status = ?, checkpoint_seq = NULL,"
+            sql += " updated_at = ? WHERE id = ?"
+            execute(db, sql, (text, stored, status, ts, message_id))
             sql = "UPDATE runs SET status = ?, updated_at = ? WHERE id = ?"
             execute(db, sql, (run_ended, ts, row["run_id"]))
-            _touch_thread(db, row["thread_id"], ts)
-            return _message_by_id(db, message_id)
+            touch_thread(db, row["thread_id"], ts)
+            return message_by_id(db, message_id)
 
         return await self._run(_in_transaction(finish))
 
-    async def checkpoint_assistant_messages(self, updates: Sequence[tuple[str, str]]) -> int:
+    async def checkpoint_assistant_messages(self, updates: Sequence[AnswerCheckpoint]) -> int:
         if not updates:
             return 0
+        changes = [
+            (joined_text(u.parts), chat_sql.parts_json(u.parts), u.seq, u.message_id)
+            for u in updates
+        ]
 
         def checkpoint(db: Db) -> int:
             ts = self._now()
-            sql = "UPDATE messages SET text = ?, updated_at = ?"
+            sql = "UPDATE messages SET text = ?, parts = ?, checkpoint_seq = ?, updated_at = ?"
             sql += " WHERE id = ? AND role = 'assistant' AND status = 'streaming'"
-            params = [(text, ts, message_id) for message_id, text in updates]
+            params = [
+                (text, parts, seq, ts, message_id) for text, parts, seq, message_id in changes
+            ]
             return db.executemany(sql, params).rowcount
 
         return await self._run(_in_transaction(checkpoint))
 
-    async def list_threads(self, user_id: str, limit: int = 100) -> list[ThreadRecord]:
+    async def list_threads(
+        self, user_id: str, *, limit: int = 50, before: str | None = None, query: str | None = None
+    ) -> ThreadPage:
         chat_sql.check_limit(limit)
-        sql = "SELECT * FROM threads WHERE user_id = ? ORDER BY updated_at DESC, seq DESC LIMIT ?"
-        rows = await self._run(lambda db: fetch_all(db, sql, (user_id, limit)))
-        return [chat_sql.thread_record(row) for row in rows]
+        words = search_words(query)
+        return await self._run(
+            lambda db: chat_sqlite_threads.list_threads(db, user_id, limit, before, words)
+        )
+
+    async def rename_thread(self, *, user_id: str, thread_id: str, title: str) -> ThreadRecord:
+        title = chat_sql.clean_title(title)
+        rename = chat_sqlite_threads.rename
+        return await self._run(_in_transaction(lambda db: rename(db, user_id, thread_id, title)))
+
+    async def delete_thread(self, *, user_id: str, thread_id: str) -> None:
+        delete = chat_sqlite_threads.delete
+        await self._run(_in_transaction(lambda db: delete(db, user_id, thread_id)))
+
+    async def streaming_runs(self, *, user_id: str, thread_id: str) -> list[str]:
+        runs = chat_sqlite_threads.streaming_runs
+        return await self._run(lambda db: runs(db, user_id, thread_id))
 
     async def get_thread(self, user_id: str, thread_id: str) -> ThreadRecord:
-        return await self._run(lambda db: _owned_thread(db, user_id, thread_id))
+        return await self._run(lambda db: owned_thread(db, user_id, thread_id))
 
     async def list_messages(
         self, *, user_id: str, thread_id: str, limit: int = 50, before: str | None = None
@@ -159,17 +205,17 @@ class SqliteChatStore:
         chat_sql.check_limit(limit)
 
         def newest(db: Db) -> list[sqlite3.Row]:
-            _owned_thread(db, user_id, thread_id)
-            sql = "SELECT * FROM messages WHERE thread_id = ?"
+            owned_thread(db, user_id, thread_id)
+            sql = chat_sql.SELECT_MESSAGE + " WHERE thread_id = ?"
             if before is None:
                 return fetch_all(db, sql + _NEWEST_MESSAGES, (thread_id, limit))
             anchor_sql = "SELECT created_at, seq FROM messages WHERE id = ? AND thread_id = ?"
             anchor = fetch_one(db, anchor_sql, (before, thread_id))
             if anchor is None:
                 raise chat_sql.missing_in_thread("message", before, thread_id)
-            sql += " AND (created_at < ? OR (created_at = ? AND seq < ?))"
-            at, seq = anchor["created_at"], anchor["seq"]
-            return fetch_all(db, sql + _NEWEST_MESSAGES, (thread_id, at, at, seq, limit))
+            sql += " AND (created_at, seq) < (?, ?)"
+            params = (thread_id, anchor["created_at"], anchor["seq"], limit)
+            return fetch_all(db, sql + _NEWEST_MESSAGES, params)
 
         rows = await self._run(newest)
         return [chat_sql.message_record(row) for row in reversed(rows)]
@@ -178,58 +224,24 @@ class SqliteChatStore:
         self, started_before: datetime, limit: int = 100
     ) -> list[MessageRecord]:
         chat_sql.check_limit(limit)
-        sql = (
-            "SELECT * FROM messages WHERE role = 'assistant' AND status = 'streaming'"
-            " AND created_at < ? ORDER BY created_at, seq LIMIT ?"
-        )
-        params = (_iso(started_before), limit)
+        sql = chat_sql.SELECT_MESSAGE + " WHERE role = 'assistant' AND status = 'streaming'"
+        sql += " AND created_at < ? ORDER BY created_at, seq LIMIT ?"
+        params = (iso(started_before), limit)
         rows = await self._run(lambda db: fetch_all(db, sql, params))
         return [chat_sql.message_record(row) for row in rows]
 
     async def fail_interrupted_runs(self) -> int:
         def fail(db: Db) -> int:
             ts = self._now()
-            sql = "UPDATE messages SET status = 'failed', updated_at = ? WHERE status = 'streaming'"
-            count = execute(db, sql + " AND role = 'assistant'", (ts,))
+            # Each keeps the parts it was last checkpointed with.
+            sql = "UPDATE messages SET status = 'failed', checkpoint_seq = NULL, updated_at = ?"
+            count = execute(db, sql + " WHERE status = 'streaming' AND role = 'assistant'", (ts,))
             # Runs that died before their assistant message was started fail too.
             sql = "UPDATE runs SET status = 'failed', updated_at = ? WHERE status = 'streaming'"
             execute(db, sql, (ts,))
             return count
 
         return await self._run(_in_transaction(fail))
-
-    def _send(
-        self,
-        db: Db,
-        user_id: str,
-        thread_id: str | None,
-        text: str,
-        client_msg_id: str,
-        run_id: str,
-    ) -> SendRecord:
-        found = _find_sent(db, user_id, client_msg_id)
-        if found is not None:
-            return found
-        ts = self._now()
-        if thread_id is None:
-            thread_id = uuid.uuid4().hex
-            sql = "INSERT INTO threads (id, user_id, title, created_at, updated_at)"
-            params = (thread_id, user_id, thread_title(text), ts, ts)
-            execute(db, sql + " VALUES (?, ?, ?, ?, ?)", params)
-        else:
-            _owned_thread(db, user_id, thread_id)
-            _touch_thread(db, thread_id, ts)
-        sql = "INSERT INTO runs (id, thread_id, status, created_at, updated_at)"
-        execute(db, sql + " VALUES (?, ?, 'streaming', ?, ?)", (run_id, thread_id, ts, ts))
-        message_id = uuid.uuid4().hex
-        row = (message_id, thread_id, user_id, "user", text, "complete", client_msg_id)
-        try:
-            execute(db, _INSERT_MESSAGE, (*row, run_id, None, ts, ts))
-        except sqlite3.IntegrityError as exc:
-            raise _DuplicateSend from exc
-        thread = _owned_thread(db, user_id, thread_id)
-        message = _message_by_id(db, message_id)
-        return SendRecord(thread=thread, message=message, run_id=run_id, duplicate=False)
 
     async def _run(self, operation: Callable[[Db], _T]) -> _T:
         thread = self._thread
@@ -241,14 +253,7 @@ class SqliteChatStore:
         db = connect(self.path, busy_timeout_ms=self._busy_timeout_ms)
         try:
             with transaction(db):
-                for statement in filter(str.strip, _SCHEMA.split(";")):
-                    execute(db, statement)
-                row = fetch_one(db, "SELECT MAX(version) AS version FROM schema_version")
-                version = None if row is None else row["version"]
-                chat_sql.check_schema_version(version)
-                if version is None:
-                    sql = "INSERT INTO schema_version (version) VALUES (?)"
-                    execute(db, sql, (chat_sql.SCHEMA_VERSION,))
+                migrate(db)
         except BaseException:
             db.close()
             raise
@@ -259,7 +264,7 @@ class SqliteChatStore:
         # clock resolution or on the wall clock stepping back.
         now = max(datetime.now(UTC), self._last_now + timedelta(microseconds=1))
         self._last_now = now
-        return _iso(now)
+        return iso(now)
 
 
 def _in_transaction(operation: Callable[[Db], _T]) -> Callable[[Db], _T]:
@@ -268,37 +273,3 @@ def _in_transaction(operation: Callable[[Db], _T]) -> Callable[[Db], _T]:
             return operation(db)
 
     return run
-
-
-def _owned_thread(db: Db, user_id: str, thread_id: str) -> ThreadRecord:
-    sql = "SELECT * FROM threads WHERE id = ? AND user_id = ?"
-    row = fetch_one(db, sql, (thread_id, user_id))
-    if row is None:
-        raise chat_sql.thread_missing(thread_id)
-    return chat_sql.thread_record(row)
-
-
-def _touch_thread(db: Db, thread_id: str, ts: str) -> None:
-    sql = "UPDATE threads SET updated_at = MAX(updated_at, ?) WHERE id = ?"
-    execute(db, sql, (ts, thread_id))
-
-
-def _message_by_id(db: Db, message_id: str) -> MessageRecord:
-    row = fetch_one(db, "SELECT * FROM messages WHERE id = ?", (message_id,))
-    if row is None:
-        raise NotFoundError(f"message {message_id!r} not found")
-    return chat_sql.message_record(row)
-
-
-def _find_sent(db: Db, user_id: str, client_msg_id: str) -> SendRecord | None:
-    sql = "SELECT * FROM messages WHERE user_id = ? AND client_msg_id = ?"
-    row = fetch_one(db, sql, (user_id, client_msg_id))
-    if row is None:
-        return None
-    message = chat_sql.message_record(row)
-    return chat_sql.repeated_send(message, _owned_thread(db, user_id, message.thread_id))
-
-
-def _iso(moment: datetime) -> str:
-    # One fixed width in UTC, so stored times compare correctly as text.
-    return moment.astimezone(UTC).isoformat(timespec="microseconds")

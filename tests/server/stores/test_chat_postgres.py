@@ -10,15 +10,17 @@ from contextlib import AsyncExitStack, asynccontextmanager
 import asyncpg
 import pytest
 
+from server.stores import chat_postgres_threads
 from server.stores.chat_postgres import PostgresChatStore
-from server.stores.chat_store import StoreError
+from server.stores.chat_records import SendRecord
+from server.stores.chat_store import ConflictError, StoreError
 from server.stores.factory import chat_store_from_url
 from tests.postgres_server import (  # noqa: F401
     fixture_postgres_server,
     fixture_postgres_url,
     running_postgres,
 )
-from tests.server.stores.test_chat_store import reply, send
+from tests.server.stores.chat_backend import answered, checkpoint, finish, reply, send
 
 
 @asynccontextmanager
@@ -61,10 +63,11 @@ async def test_what_one_node_writes_the_other_reads(postgres_url: str) -> None:
         assert (await send(two, "question", run="r2")).message == sent.message
 
         await reply(two, sent)
-        answer = await one.finish_assistant_message(message_id="a1", text="ok", status="complete")
+        answer = await finish(one, "a1", "ok")
         history = await two.list_messages(user_id="alice", thread_id=sent.thread.id)
         assert history == [sent.message, answer]
-        assert [t.updated_at for t in await two.list_threads("alice")] == [answer.updated_at]
+        threads = (await two.list_threads("alice")).threads
+        assert [t.updated_at for t in threads] == [answer.updated_at]
 
 
 @pytest.mark.parametrize("first_commits", [True, False], ids=["commit", "rollback"])
@@ -122,18 +125,19 @@ async def test_a_checkpoint_waiting_on_a_finish_leaves_the_finish(postgres_url: 
         await txn.start()
         sql = "UPDATE messages SET text = 'final', status = 'complete' WHERE id = 'a1'"
         await finisher.execute(sql)
-        checkpoint = asyncio.create_task(store.checkpoint_assistant_messages([("a1", "partial")]))
+        late = [checkpoint("a1", "partial", 2)]
+        checkpointing = asyncio.create_task(store.checkpoint_assistant_messages(late))
         waiting = "SELECT COUNT(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
         waiting += " AND datname = current_database()"
         for _ in range(1000):
             if await monitor.fetchval(waiting):
                 break
             await asyncio.sleep(0.01)
-        assert not checkpoint.done()
+        assert not checkpointing.done()
 
         await txn.commit()
         # The waiting update reads the row again, finds it no longer streaming, skips it.
-        assert await checkpoint == 0
+        assert await checkpointing == 0
     assert await _fetch(postgres_url, "SELECT text, status FROM messages WHERE id = 'a1'") == [
         ("final", "complete")
     ]
@@ -147,20 +151,69 @@ async def test_nodes_opening_together_create_the_schema_once(postgres_url: str) 
         await asyncio.gather(*(node.open() for node in nodes))
         sent = await send(nodes[0], "hello")
         for node in nodes:
-            assert await node.list_threads("alice") == [sent.thread]
-    assert await _fetch(postgres_url, "SELECT version FROM schema_version") == [(1,)]
+            assert (await node.list_threads("alice", query="hel")).threads == [sent.thread]
+    assert await _fetch(postgres_url, "SELECT version FROM schema_version") == [(2,)]
 
 
-async def test_newer_schema_is_refused(postgres_url: str) -> None:
-    async with _node(postgres_url):
-        pass
-    await _fetch(postgres_url, "UPDATE schema_version SET version = 99 RETURNING version")
+async def test_two_nodes_racing_sends_to_one_thread_open_one_run(postgres_url: str) -> None:
+    async with _node(postgres_url) as one, _node(postgres_url) as two:
+        thread_id = (await answered(one, "start", "ok")).thread.id
+        sends = [send((one, two)[i % 2], f"m{i}", thread=thread_id) for i in range(20)]
+        results = await asyncio.gather(*sends, return_exceptions=True)
 
-    store = PostgresChatStore(postgres_url)
-    with pytest.raises(StoreError, match="newer"):
-        await store.open()
-    with pytest.raises(StoreError):
-        await store.ping()
+    won = [r for r in results if isinstance(r, SendRecord)]
+    refused = [r.run_id for r in results if isinstance(r, ConflictError)]
+    assert len(won) == 1
+    assert refused == [won[0].run_id] * 19
+    assert await _counts(postgres_url) == [1, 3, 2]
+
+
+async def test_two_nodes_racing_a_regeneration_open_one_run(postgres_url: str) -> None:
+    async with _node(postgres_url) as one, _node(postgres_url) as two:
+        await answered(one, "question", "answer", key="q")
+        racing = [
+            (one, two)[i % 2].regenerate(
+                user_id="alice", message_id="a-q", client_msg_id=f"g{i % 3}", run_id=f"run-{i}"
+            )
+            for i in range(12)
+        ]
+        results = await asyncio.gather(*racing, return_exceptions=True)
+
+    # Three keys: one regeneration runs, the repeats of its key are duplicates of it, and
+    # the other two keys find it running.
+    opened = [r for r in results if not isinstance(r, BaseException) and not r.duplicate]
+    assert len(opened) == 1
+    for result in results:
+        if isinstance(result, ConflictError):
+            assert result.run_id == opened[0].run_id
+        else:
+            assert not isinstance(result, BaseException)
+            assert result.run_id == opened[0].run_id
+    assert await _counts(postgres_url) == [1, 2, 2]
+
+
+async def test_search_conditions_can_use_the_gin_indexes(postgres_url: str) -> None:
+    async with _node(postgres_url) as store:
+        for i in range(30):
+            await answered(store, f"thread {i}", f"answer number {i}", key=f"k{i}")
+        found = await store.list_threads("alice", query="numb 7")
+        assert [t.title for t in found.threads] == ["thread 7"]
+
+    conn = await asyncpg.connect(postgres_url)
+    try:
+        await conn.execute("ANALYZE")
+        # Tables this small are cheapest read whole (and a user's few messages through their
+        # user_id); what matters is that the search conditions match the indexes, which the
+        # planner picks once the tables are large.
+        await conn.execute("SET enable_seqscan = off")
+        for table in ("threads", "messages"):
+            sql = f"EXPLAIN SELECT 1 FROM {table} WHERE search @@ to_tsquery('simple', $1)"
+            plan = "\n".join(row[0] for row in await conn.fetch(sql, "'numb':* & '7':*"))
+            assert f"Bitmap Index Scan on {table}_search" in plan
+        # The store's own condition is that one.
+        assert "search @@ to_tsquery('simple', $5)" in chat_postgres_threads._MATCHING
+    finally:
+        await conn.close()
 
 
 async def test_ping_fails_while_the_server_is_down_and_recovers() -> None:
@@ -176,7 +229,7 @@ async def test_ping_fails_while_the_server_is_down_and_recovers() -> None:
 
             await asyncio.to_thread(server.start)
             await store.ping()
-            assert await store.list_threads("alice") == [sent.thread]
+            assert (await store.list_threads("alice")).threads == [sent.thread]
 
 
 async def test_open_fails_with_store_error_when_unreachable() -> None:

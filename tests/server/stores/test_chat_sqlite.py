@@ -1,4 +1,4 @@
-"""What only the SQLite store does: URL parsing, WAL mode, in-memory databases."""
+"""What only the SQLite store does: URL parsing, WAL mode, in-memory databases, FTS5."""
 
 from __future__ import annotations
 
@@ -11,12 +11,14 @@ from typing import Any
 
 import pytest
 
-from server.stores import chat_sqlite
+from server.stores import chat_sqlite_queries, chat_sqlite_runs
 from server.stores.chat_records import SendRecord
 from server.stores.chat_sqlite import SqliteChatStore
+from server.stores.chat_sqlite_threads import page_sql
+from server.stores.chat_store import ConflictError
 from server.stores.factory import chat_store_from_url
 from server.stores.sqlite_connection import sqlite_path_from_url
-from tests.server.stores.test_chat_store import send
+from tests.server.stores.chat_backend import answered, checkpoint, finish, reply, send
 
 
 def _query(path: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -60,11 +62,65 @@ async def test_concurrent_sends_across_connections_store_one_message(db_path: Pa
     assert _counts(db_path) == [1, 1, 1]
 
 
+async def test_concurrent_sends_across_connections_to_one_thread_open_one_run(
+    db_path: Path,
+) -> None:
+    one, two = SqliteChatStore(f"sqlite:///{db_path}"), SqliteChatStore(f"sqlite:///{db_path}")
+    await one.open()
+    await two.open()
+    try:
+        thread_id = (await answered(one, "start", "ok")).thread.id
+        sends = [send((one, two)[i % 2], f"m{i}", thread=thread_id) for i in range(10)]
+        results = await asyncio.gather(*sends, return_exceptions=True)
+    finally:
+        await one.close()
+        await two.close()
+
+    won = [r for r in results if isinstance(r, SendRecord)]
+    refused = [r.run_id for r in results if isinstance(r, ConflictError)]
+    assert len(won) == 1
+    assert refused == [won[0].run_id] * 9
+    assert _counts(db_path) == [1, 3, 2]
+
+
+async def test_search_indexes_stay_in_step_with_their_tables(
+    store: SqliteChatStore, db_path: Path
+) -> None:
+    kept = await answered(store, "Trip to Lisbon", "Take the tram")
+    doomed = await send(store, "Weather on Mars")
+    await reply(store, doomed, "a-mars")
+    for text in ("Cold", "Cold and dusty"):
+        await store.checkpoint_assistant_messages([checkpoint("a-mars", text)])
+    await finish(store, "a-mars", "Cold, dusty and red")
+    await store.rename_thread(user_id="alice", thread_id=kept.thread.id, title="Lisbon")
+    await store.delete_thread(user_id="alice", thread_id=doomed.thread.id)
+
+    # With rank 1, FTS5 also compares each index with its content table.
+    for index in ("thread_search", "message_search"):
+        _query(db_path, f"INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 1)")
+    assert _query(db_path, "SELECT COUNT(*) FROM message_search WHERE text MATCH 'dusty'") == [(0,)]
+
+
+def test_search_goes_through_the_fts5_indexes(store: SqliteChatStore, db_path: Path) -> None:
+    sql = "EXPLAIN QUERY PLAN " + page_sql(after_cursor=True, matching=True)
+    params = ("alice", "2026", 1, '"x"*', '"x"*', "alice", 51)
+    with closing(sqlite3.connect(db_path)) as conn:
+        plan = [row[3] for row in conn.execute(sql, params)]
+
+    assert any(step.startswith("SCAN thread_search VIRTUAL TABLE") for step in plan)
+    # The matching messages come from the index, then each is read by its key.
+    assert any(step.startswith("SCAN message_search VIRTUAL TABLE") for step in plan)
+    assert "SEARCH messages USING INTEGER PRIMARY KEY (rowid=?)" in plan
+    assert not any(step.startswith("SCAN messages") for step in plan)
+    # Threads are walked in page order, never sorted.
+    assert not any("TEMP B-TREE" in step for step in plan)
+
+
 async def test_unique_constraint_race_rolls_back_and_returns_winner(
     store: SqliteChatStore, db_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     first = await send(store, "hi", key="same", run="run-1")
-    real_find = chat_sqlite._find_sent
+    real_find = chat_sqlite_queries.find_sent
     calls = 0
 
     def miss_once(*args: Any) -> SendRecord | None:
@@ -73,7 +129,7 @@ async def test_unique_constraint_race_rolls_back_and_returns_winner(
         calls += 1
         return None if calls == 1 else real_find(*args)
 
-    monkeypatch.setattr(chat_sqlite, "_find_sent", miss_once)
+    monkeypatch.setattr(chat_sqlite_runs, "find_sent", miss_once)
     repeat = await send(store, "hi", key="same", run="run-2")
 
     assert (calls, repeat.duplicate, repeat.message) == (2, True, first.message)
@@ -91,7 +147,7 @@ async def test_in_memory_database() -> None:
     await chat.open()
     try:
         sent = await send(chat, "ephemeral")
-        assert await chat.list_threads("alice") == [sent.thread]
+        assert (await chat.list_threads("alice", query="ephem")).threads == [sent.thread]
     finally:
         await chat.close()
 

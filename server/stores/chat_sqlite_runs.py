@@ -1,0 +1,122 @@
+"""Opening runs in SQLite: a user message's send and a regeneration, each one transaction
+run on the database thread."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+from collections.abc import Callable
+
+from server.stores import chat_sql
+from server.stores.chat_records import RegenerateRecord, SendRecord
+from server.stores.chat_sqlite_queries import (
+    INSERT_MESSAGE,
+    check_idle,
+    find_sent,
+    message_by_id,
+    owned_thread,
+    touch_thread,
+)
+from server.stores.chat_store import StoreError, thread_title
+from server.stores.sqlite_connection import Db, execute, fetch_one, transaction
+
+# Returns the store's next timestamp; called on the database thread.
+Clock = Callable[[], str]
+
+_INSERT_RUN = (
+    "INSERT INTO runs (id, thread_id, user_id, client_msg_id, reply_to, status, created_at,"
+    " updated_at) VALUES (?, ?, ?, ?, ?, 'streaming', ?, ?)"
+)
+
+
+class _DuplicateSend(Exception):
+    """The (user_id, client_msg_id) pair was committed by a concurrent writer."""
+
+
+def send(
+    db: Db,
+    now: Clock,
+    *,
+    user_id: str,
+    thread_id: str | None,
+    text: str,
+    client_msg_id: str,
+    run_id: str,
+) -> SendRecord:
+    try:
+        with transaction(db):
+            return _send(db, now, user_id, thread_id, text, client_msg_id, run_id)
+    except _DuplicateSend:
+        # BEGIN IMMEDIATE plus the check in _send already serialise writers; the UNIQUE
+        # constraint is the final arbiter for any writer that got past them.
+        found = find_sent(db, user_id, client_msg_id)
+        if found is None:
+            raise StoreError("conflicting user message could not be read back") from None
+        return found
+
+
+def _send(
+    db: Db,
+    now: Clock,
+    user_id: str,
+    thread_id: str | None,
+    text: str,
+    client_msg_id: str,
+    run_id: str,
+) -> SendRecord:
+    found = find_sent(db, user_id, client_msg_id)
+    if found is not None:
+        return found
+    ts = now()
+    if thread_id is None:
+        thread_id = uuid.uuid4().hex
+        sql = "INSERT INTO threads (id, user_id, title, created_at, updated_at)"
+        params = (thread_id, user_id, thread_title(text), ts, ts)
+        execute(db, sql + " VALUES (?, ?, ?, ?, ?)", params)
+    else:
+        owned_thread(db, user_id, thread_id)
+        check_idle(db, thread_id)
+        touch_thread(db, thread_id, ts)
+    execute(db, _INSERT_RUN, (run_id, thread_id, user_id, None, None, ts, ts))
+    message_id = uuid.uuid4().hex
+    row = (message_id, thread_id, user_id, "user", text, "complete", client_msg_id)
+    try:
+        execute(db, INSERT_MESSAGE, (*row, run_id, None, ts, ts))
+    except sqlite3.IntegrityError as exc:
+        raise _DuplicateSend from exc
+    thread = owned_thread(db, user_id, thread_id)
+    message = message_by_id(db, message_id)
+    return SendRecord(thread=thread, message=message, run_id=run_id, duplicate=False)
+
+
+def regenerate(
+    db: Db, now: Clock, *, user_id: str, message_id: str, client_msg_id: str, run_id: str
+) -> RegenerateRecord:
+    with transaction(db):
+        found = _find_regenerated(db, user_id, client_msg_id)
+        if found is not None:
+            return found
+        sql = "SELECT thread_id, reply_to FROM messages"
+        sql += " WHERE id = ? AND user_id = ? AND role = 'assistant'"
+        answer = fetch_one(db, sql, (message_id, user_id))
+        if answer is None or answer["reply_to"] is None:
+            raise chat_sql.message_missing(message_id)
+        thread_id, reply_to = answer["thread_id"], answer["reply_to"]
+        owned_thread(db, user_id, thread_id)
+        check_idle(db, thread_id)
+        ts = now()
+        execute(db, _INSERT_RUN, (run_id, thread_id, user_id, client_msg_id, reply_to, ts, ts))
+        touch_thread(db, thread_id, ts)
+        thread = owned_thread(db, user_id, thread_id)
+        question = message_by_id(db, reply_to)
+        return RegenerateRecord(thread=thread, reply_to=question, run_id=run_id, duplicate=False)
+
+
+def _find_regenerated(db: Db, user_id: str, client_msg_id: str) -> RegenerateRecord | None:
+    sql = "SELECT id, thread_id, reply_to FROM runs WHERE user_id = ? AND client_msg_id = ?"
+    run = fetch_one(db, sql, (user_id, client_msg_id))
+    if run is None:
+        return None
+    thread = owned_thread(db, user_id, run["thread_id"])
+    question = message_by_id(db, run["reply_to"])
+    return RegenerateRecord(thread=thread, reply_to=question, run_id=run["id"], duplicate=True)
