@@ -6,6 +6,8 @@ one run on this machine. Writes bench/results/latest.{json,md,png} and prints th
                                                 (bench/cluster.py: bench/results/cluster.*)
     python -m bench [--quick] --only agent      CPU per token, create_agent graph vs our loop
                                                 (bench/agent_cost.py: bench/results/agent_cost.*)
+    python -m bench [--quick] --only history    chat history paging and search on SQLite
+                                                (bench/history.py: bench/results/history.*)
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import cluster, report
+from bench import cluster, history, report
 from bench.harness import (
     BENCH,
     GENERATOR_CORE,
@@ -519,7 +521,7 @@ def main() -> None:
     parser.add_argument(
         "--only",
         default=",".join(SCENARIOS),
-        help=f"comma list of {', '.join(SCENARIOS)}; or cluster or agent, alone",
+        help=f"comma list of {', '.join(SCENARIOS)}; or cluster, agent or history, alone",
     )
     parser.add_argument("--out", type=Path, default=RESULTS, help="results folder")
     args = parser.parse_args()
@@ -537,6 +539,12 @@ def main() -> None:
         from bench import agent_cost  # LangChain is loaded for this run only
 
         agent_cost.main(args.quick, args.out)
+        return
+    if "history" in only:
+        # The chat store in process, no servers: results of its own as well.
+        if only != ("history",):
+            parser.error("run --only history on its own")
+        history.main(args.quick, args.out)
         return
     unknown = set(only) - set(SCENARIOS)
     if unknown:
