@@ -173,7 +173,7 @@ def callees(raw: str, target: str) -> tuple[float, list[tuple[str, float]]]:
 BREAKDOWNS = {
     "ping": ("EventNamespace.client_event (", "EventNamespace.dispatch ("),
     "request": ("EventNamespace.client_event (", "EventNamespace.dispatch ("),
-    "streams": ("AgentRunner.run (", "Emitter.to_user (", "Emitter._deliver ("),
+    "streams": ("ToolLoopAgent.run (", "Emitter.to_user (", "Emitter._deliver ("),
 }
 
 

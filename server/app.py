@@ -13,10 +13,7 @@ from namespaces.chat import ChatNamespace
 from namespaces.system import SystemNamespace
 from schemas.registry import Registry
 from schemas.system import SystemShutdown
-from server.agent.calculator import calculator_tool
-from server.agent.contract import ChatAgent, RunInput, RunOutcome
-from server.agent.models import build_chat_model
-from server.agent.runner import AgentRunner, CoalescePolicy, RunProgress
+from server.agent.loader import build_agent
 from server.app_keys import (
     CHAT_STORE,
     CONTEXT,
@@ -193,20 +190,6 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(_announce)
     app.on_shutdown.append(_shut_down_gracefully)
     return app
-
-
-class _LoopAgent:
-    def __init__(self, runner: AgentRunner) -> None:
-        self._runner = runner
-
-    async def run(self, run: RunInput) -> RunOutcome:
-        await self._runner.run(run.run_id, run.conversation, run.sink, RunProgress())
-        return RunOutcome()
-
-
-def build_agent(settings: Settings) -> ChatAgent:
-    policy = CoalescePolicy(settings.delta_flush_ms / 1000, settings.delta_flush_chars)
-    return _LoopAgent(AgentRunner(build_chat_model(settings), [calculator_tool], policy))
 
 
 async def _replay_store(app: web.Application) -> AsyncIterator[None]:

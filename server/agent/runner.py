@@ -35,7 +35,7 @@ from server.agent.stream_decode import (
 )
 from server.agent.usage import UsageTotal
 
-__all__ = ["AgentRunner", "CoalescePolicy", "RunFailure", "RunProgress", "ToolLoopAgent"]
+__all__ = ["CoalescePolicy", "RunFailure", "ToolLoopAgent"]
 
 # Chunks between forced yields to the event loop while streaming.
 _YIELD_EVERY = 16
@@ -190,7 +190,3 @@ def _turn_message(chunks: list[AIMessage], turn: TurnResult) -> AIMessage:
         tool_calls=calls,
         id=merged.id,
     )
-
-
-# Until server/app.py builds its agent with loader.build_agent (then delete runner_compat.py).
-from server.agent.runner_compat import AgentRunner, RunProgress  # noqa: E402

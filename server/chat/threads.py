@@ -40,9 +40,7 @@ class Threads:
         self, user_id: str, limit: int, before: str | None, query: str | None
     ) -> ThreadsResult:
         try:
-            page = await self._store.list_threads(
-                user_id, limit=limit, before=before, query=query
-            )
+            page = await self._store.list_threads(user_id, limit=limit, before=before, query=query)
         except NotFoundError:
             raise AppError(ErrorCode.NOT_FOUND, "No such thread to page from") from None
         return ThreadsResult(
@@ -83,4 +81,3 @@ class Threads:
         except NotFoundError:
             raise AppError(ErrorCode.NOT_FOUND, _NO_THREAD) from None
         await self._emitter.to_user(user_id, ChatThreadDeleted(thread_id=thread_id))
-

@@ -92,9 +92,7 @@ class RunControl:
         request = {"op": "approve", "call": call_id, "approved": approved, "args": args}
         return await self._forward(user_id, run_id, request)
 
-    async def _forward(
-        self, user_id: str, run_id: str, request: dict[str, object]
-    ) -> bool | None:
+    async def _forward(self, user_id: str, run_id: str, request: dict[str, object]) -> bool | None:
         try:
             raw = await self._client.get(_owner_key(run_id))
         except (RedisError, OSError) as exc:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from langchain_core.messages import AIMessageChunk
 
-import server.app
+import server.agent.models
 from server.settings import Settings
 from tests.conftest import SettingsFactory
 from tests.harness import connect, live_server, wait_run_end
@@ -25,7 +25,7 @@ def failing_model(monkeypatch: pytest.MonkeyPatch) -> None:
         turn: list[Any] = [AIMessageChunk(content="Half an ans"), ConnectionError("reset by peer")]
         return ScriptedChatModel(turns=[list(turn) for _ in range(10)])
 
-    monkeypatch.setattr(server.app, "build_chat_model", build)
+    monkeypatch.setattr(server.agent.models, "build_chat_model", build)
 
 
 @pytest.mark.usefixtures("failing_model")

@@ -22,7 +22,7 @@ import socketio
 from langchain_core.messages import AIMessageChunk
 from loguru import logger
 
-import server.app
+import server.agent.models
 from namespaces.system import SystemNamespace
 from server.app_keys import SIO
 from server.log_setup import _InterceptHandler, redact_secrets
@@ -134,7 +134,7 @@ def failing_model(monkeypatch: pytest.MonkeyPatch) -> None:
         turn: list[Any] = [AIMessageChunk(content="Half"), ConnectionError("reset by peer")]
         return ScriptedChatModel(turns=[list(turn) for _ in range(10)])
 
-    monkeypatch.setattr(server.app, "build_chat_model", build)
+    monkeypatch.setattr(server.agent.models, "build_chat_model", build)
 
 
 async def attempt(
