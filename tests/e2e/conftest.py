@@ -5,9 +5,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser
+from playwright.async_api import Browser, BrowserContext
 
+from server.settings import Settings
+from tests.conftest import SettingsFactory
 from tests.e2e.browser import chromium
+from tests.harness import LiveServer, live_server
 
 CLIENT_DIST = Path(__file__).resolve().parents[2] / "client_js" / "dist"
 
@@ -26,3 +29,21 @@ def client_dist() -> Path:
 async def browser() -> AsyncIterator[Browser]:
     async with chromium() as launched:
         yield launched
+
+
+@pytest.fixture
+def web_settings(make_settings: SettingsFactory, client_dist: Path) -> Settings:
+    return make_settings(client_dist=str(client_dist), demo_tokens_per_s=400)
+
+
+@pytest.fixture
+async def web_server(web_settings: Settings) -> AsyncIterator[LiveServer]:
+    async with live_server(web_settings) as live:
+        yield live
+
+
+@pytest.fixture
+async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
+    made = await browser.new_context(viewport={"width": 1280, "height": 800})
+    yield made
+    await made.close()

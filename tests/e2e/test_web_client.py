@@ -4,61 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import Any
 
-import pytest
-from playwright.async_api import Browser, BrowserContext, Page, WebSocketRoute, expect
+from playwright.async_api import BrowserContext, WebSocketRoute, expect
 
 from server.settings import Settings
 from tests.conftest import SettingsFactory
+from tests.e2e.pages import assistant_messages, counted, open_chat, status, type_and_send
 from tests.harness import LiveServer, free_port, live_server
-
-TIMEOUT_MS = 15_000
-expect.set_options(timeout=TIMEOUT_MS)
-
-
-def counted(n: int) -> str:
-    return " ".join(str(i) for i in range(1, n + 1))
-
-
-@pytest.fixture
-def web_settings(make_settings: SettingsFactory, client_dist: Path) -> Settings:
-    return make_settings(client_dist=str(client_dist), demo_tokens_per_s=400)
-
-
-@pytest.fixture
-async def web_server(web_settings: Settings) -> AsyncIterator[LiveServer]:
-    async with live_server(web_settings) as live:
-        yield live
-
-
-@pytest.fixture
-async def context(browser: Browser) -> AsyncIterator[BrowserContext]:
-    made = await browser.new_context(viewport={"width": 1280, "height": 800})
-    yield made
-    await made.close()
-
-
-def status(page: Page) -> Any:
-    return page.get_by_test_id("connection-status")
-
-
-def assistant_messages(page: Page) -> Any:
-    return page.locator('[data-testid="message"][data-role="assistant"]')
-
-
-async def open_chat(context: BrowserContext, url: str) -> Page:
-    page = await context.new_page()
-    await page.goto(url)
-    await expect(status(page)).to_have_attribute("data-state", "connected")
-    return page
-
-
-async def type_and_send(page: Page, text: str) -> None:
-    await page.get_by_test_id("message-input").fill(text)
-    await page.get_by_test_id("send-button").click()
 
 
 async def test_discovery_first_then_one_websocket_connected_before_typing(

@@ -29,7 +29,6 @@ export function Composer({ state, client }: { state: ChatState; client: ChatClie
       className={`composer${blocked ? " composer-blocked" : ""}`}
       data-testid="composer"
       data-disabled={blocked ? "true" : undefined}
-      aria-disabled={blocked ? true : undefined}
       onSubmit={submit}
     >
       {inConversation ? (
