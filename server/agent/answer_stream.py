@@ -78,7 +78,7 @@ class AnswerStream:
             await self._text.flush()
         await self._reasoning.add(text)
 
-    async def send(self, payload: UserStreamPayload) -> None:
+    async def put(self, payload: UserStreamPayload) -> None:
         """Send an event after everything buffered before it."""
         await self.flush()
         await self._emit(payload)

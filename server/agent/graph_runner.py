@@ -224,7 +224,7 @@ class _GraphRun:
 
     async def _send_call(self, call: ParsedToolCall) -> None:
         self._calls[call.call_id] = call
-        await self._out.send(
+        await self._out.put(
             AgentToolCall(
                 run_id=self._run.run_id, call_id=call.call_id, name=call.name, args=call.args
             )
@@ -232,7 +232,7 @@ class _GraphRun:
 
     async def _send_result(self, call_id: str, name: str, value: JsonValue, is_error: bool) -> None:
         self._answered.add(call_id)
-        await self._out.send(
+        await self._out.put(
             AgentToolResult(
                 run_id=self._run.run_id,
                 call_id=call_id,

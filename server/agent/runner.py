@@ -122,7 +122,7 @@ class ToolLoopAgent:
     async def _call_tool(
         self, run: RunInput, out: AnswerStream, call: ParsedToolCall
     ) -> ToolMessage:
-        await out.send(
+        await out.put(
             AgentToolCall(run_id=run.run_id, call_id=call.call_id, name=call.name, args=call.args)
         )
         tool = self._tools.get(call.name)
@@ -155,7 +155,7 @@ async def _result(
     *,
     refused: bool = False,
 ) -> ToolMessage:
-    await out.send(
+    await out.put(
         AgentToolResult(
             run_id=run.run_id, call_id=call.call_id, name=call.name, result=value, is_error=is_error
         )

@@ -106,7 +106,7 @@ class PostgresChatStore:
         self, *, user_id: str, thread_id: str | None, text: str, client_msg_id: str, run_id: str
     ) -> SendRecord:
         async with self._writing() as conn:
-            return await chat_postgres_runs.send(
+            return await chat_postgres_runs.store_user_message(
                 conn,
                 user_id=user_id,
                 thread_id=thread_id,

@@ -24,7 +24,7 @@ _INSERT_RUN: Final = (
 )
 
 
-async def send(
+async def store_user_message(
     conn: Any, *, user_id: str, thread_id: str | None, text: str, client_msg_id: str, run_id: str
 ) -> SendRecord:
     new_thread = thread_id is None

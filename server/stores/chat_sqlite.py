@@ -88,7 +88,7 @@ class SqliteChatStore:
         self, *, user_id: str, thread_id: str | None, text: str, client_msg_id: str, run_id: str
     ) -> SendRecord:
         def send(db: Db) -> SendRecord:
-            return chat_sqlite_runs.send(
+            return chat_sqlite_runs.store_user_message(
                 db,
                 self._now,
                 user_id=user_id,

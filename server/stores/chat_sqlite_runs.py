@@ -33,7 +33,7 @@ class _DuplicateSend(Exception):
     """The (user_id, client_msg_id) pair was committed by a concurrent writer."""
 
 
-def send(
+def store_user_message(
     db: Db,
     now: Clock,
     *,

@@ -55,6 +55,13 @@ VALID: dict[str, dict[str, Any]] = {
     "chat:threads": {},
     "chat:history": {"thread_id": "no-such-thread"},
     "chat:examples": {},
+    "chat:rename_thread": {"thread_id": "no-such-thread", "title": "A title"},
+    "chat:delete_thread": {"thread_id": "no-such-thread"},
+    "chat:regenerate": {
+        "client_msg_id": "00000000-0000-4000-8000-000000000001",
+        "message_id": "no-such-message",
+    },
+    "chat:approve": {"run_id": "no-such-run", "call_id": "no-such-call", "approved": True},
 }
 
 

@@ -71,7 +71,7 @@ async def test_a_burst_past_the_limit_is_refused_then_recovers(
 
             await asyncio.sleep(retry_ms / 1000)
             threads = await client.call("chat:threads", {}, namespace=CHAT)
-            assert threads == {"ok": True, "data": {"threads": []}}
+            assert threads == {"ok": True, "data": {"threads": [], "next_before": None}}
             assert not recorder.of(CHAT, "chat:message")
         finally:
             await client.disconnect()
