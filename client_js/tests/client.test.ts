@@ -311,3 +311,85 @@ describe("ChatClient sending", () => {
     expect(h.manager().chat.emitted.find((e) => e.event === "chat:send")?.payload).toMatchObject({ thread_id: "t5", source: "example" });
   });
 });
+
+describe("ChatClient: one answer at a time, outages, threads", () => {
+  it("shows a send refused with conflict as not sent, with the reason", async () => {
+    const h = harness();
+    h.client.openThread("t1");
+    h.client.subscribe(() => {});
+    await settle();
+    h.manager().chat.onRequest = (event) =>
+      event === "chat:send"
+        ? { ok: false, error: { code: "conflict", message: "An answer is running", details: { run_id: "r1" } } }
+        : { ok: true, data: { threads: [], examples: [], messages: [] } };
+    await connect(h);
+    ready(h, "fresh", 0);
+    await settle();
+    h.client.send("again");
+    await settle();
+    expect(h.client.getSnapshot().outbox).toEqual([
+      expect.objectContaining({ text: "again", delivery: "failed", error: expect.objectContaining({ code: "conflict" }) }),
+    ]);
+  });
+
+  it("calls a drop that lasts an outage: sending is refused with the reason until chat:ready", async () => {
+    vi.useFakeTimers();
+    const h = harness({ offlineAfterMs: 5000 });
+    h.client.subscribe(() => {});
+    await vi.advanceTimersByTimeAsync(0);
+    h.manager().chat.onRequest = () => ({ ok: true, data: { threads: [], examples: [], messages: [] } });
+    await h.manager().chat.accept();
+    ready(h, "fresh", 0);
+    h.manager().chat.drop();
+    expect(h.client.getSnapshot().connection).toMatchObject({ status: "reconnecting", offline: false });
+    await vi.advanceTimersByTimeAsync(5000);
+    expect(h.client.getSnapshot().connection.offline).toBe(true);
+    expect(h.client.send("hello")).toBeNull();
+    expect(h.client.getSnapshot().notices.at(-1)?.text).toMatch(/cannot be reached/);
+    await h.manager().chat.accept();
+    ready(h, "recovered", 0);
+    expect(h.client.getSnapshot().connection.offline).toBe(false);
+    expect(h.client.send("hello")).not.toBeNull();
+  });
+
+  it("asks for older history before the first loaded message, and for threads by page and query", async () => {
+    const h = harness({ threadPageSize: 2 });
+    h.client.openThread("t1");
+    h.client.subscribe(() => {});
+    await settle();
+    const asked: Array<[string, unknown]> = [];
+    h.manager().chat.onRequest = (event, payload) => {
+      asked.push([event, payload]);
+      if (event === "chat:history") {
+        const before = (payload as { before?: string }).before;
+        const messages = before ? [historyMessage({ id: "m1", role: "user", text: "1", client_msg_id: "c1" })] : [historyMessage({ id: "m2", role: "user", text: "2", client_msg_id: "c2" })];
+        return { ok: true, data: { messages, has_more: !before } };
+      }
+      if (event === "chat:threads") return { ok: true, data: { threads: [], next_before: (payload as { query?: string }).query ? null : "t9" } };
+      if (event === "chat:rename_thread") return { ok: true, data: { thread: { id: "t1", title: "New title", created_at: "2026-01-01T00:00:00Z", updated_at: "2026-01-01T00:00:00Z" } } };
+      if (event === "chat:delete_thread") return { ok: true, data: { deleted: true } };
+      return { ok: true, data: { examples: [] } };
+    };
+    await connect(h);
+    ready(h, "fresh", 0);
+    await settle();
+    expect(h.client.getSnapshot().hasOlder.t1).toBe(true);
+    await h.client.loadOlder();
+    expect(h.client.getSnapshot().messages.t1?.map((m) => m.id)).toEqual(["m1", "m2"]);
+    await h.client.loadMoreThreads();
+    await h.client.searchThreads("plants");
+    expect(await h.client.renameThread("t1", " New title ")).toBe(true);
+    expect(h.client.getSnapshot().threads.map((t) => t.title)).toEqual(["New title"]);
+    expect(await h.client.deleteThread("t1")).toBe(true);
+    expect(h.client.getSnapshot().openThreadId).toBeNull();
+    expect(asked.filter(([event]) => event !== "chat:examples")).toEqual([
+      ["chat:threads", { limit: 2 }],
+      ["chat:history", { thread_id: "t1", limit: 50 }],
+      ["chat:history", { thread_id: "t1", limit: 50, before: "m2" }],
+      ["chat:threads", { limit: 2, before: "t9" }],
+      ["chat:threads", { query: "plants", limit: 2 }],
+      ["chat:rename_thread", { thread_id: "t1", title: "New title" }],
+      ["chat:delete_thread", { thread_id: "t1" }],
+    ]);
+  });
+});
