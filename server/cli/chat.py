@@ -15,7 +15,8 @@ EPILOG = """\
 
 `printf 'count to 5\\ncalculate 6*7\\n' | netra-ws chat --user bob`
 
-**In the chat**: /new, /threads, /open ID, /history, /stop, /help, /quit. Ctrl-C stops a
+**In the chat**: /new, /threads [TEXT], /open ID, /history, /more, /rename TITLE, /delete,
+/regenerate, /stop, /help, /quit. A tool call that needs approval asks y/n. Ctrl-C stops a
 running answer; at the prompt it quits, as does Ctrl-D. Piped input sends each line, waits for
 its answer and exits at the end: 0, or 1 if an answer failed.
 """
