@@ -140,3 +140,20 @@ async def test_threads_are_independent_while_one_answer_runs(server: LiveServer)
         await wait_run_end(recorder, first["run_id"])
     finally:
         await client.disconnect()
+
+
+async def test_usage_reaches_the_outcome_and_the_metrics(server: LiveServer) -> None:
+    client, recorder = await _client(server)
+    try:
+        sent = await send_chat(client, "count to 30")
+        _, done = await wait_run_end(recorder, sent["run_id"])
+    finally:
+        await client.disconnect()
+    usage = done["usage"]
+    # The demo model counts words as tokens: thirty numbers out.
+    assert usage["output_tokens"] == 30
+    assert usage["input_tokens"] > 0
+    assert usage["total_tokens"] == usage["input_tokens"] + usage["output_tokens"]
+    _, metrics = await server.get_text("/metrics")
+    assert f'netra_agent_tokens_total{{kind="output"}} {30:.1f}' in metrics
+    assert f'netra_agent_tokens_total{{kind="input"}} {usage["input_tokens"]:.1f}' in metrics
