@@ -9,6 +9,7 @@ from loguru import logger
 from redis.exceptions import RedisError
 
 from schemas.chat import AgentRunFailed, RunError
+from server.chat.answering import message_view
 from server.chat.runs import RunRegistry
 from server.cluster.run_control import RunControl
 from server.realtime.emitter import Emitter
@@ -57,11 +58,12 @@ class OrphanReaper:
         for run_id in await self._control.unowned(by_run):
             message = by_run[run_id]
             # Its parts are what the dead node last checkpointed: kept, not blanked.
-            await self._store.finish_assistant_message(
+            stored = await self._store.finish_assistant_message(
                 message_id=message.id, parts=message.parts, status="failed"
             )
+            partial = message_view(stored) if stored.parts else None
             await self._emitter.to_user(
-                message.user_id, AgentRunFailed(run_id=run_id, error=NODE_LOST)
+                message.user_id, AgentRunFailed(run_id=run_id, error=NODE_LOST, message=partial)
             )
             logger.bind(run_id=run_id, user=message.user_id).warning(
                 "run {} of user {} lost its node; marked failed", run_id, message.user_id

@@ -81,6 +81,8 @@ async def test_a_killed_nodes_run_ends_as_failed(
         assert seen_then
         assert answer["text"].startswith(seen_then)
         assert deltas_text(watcher_events, run_id).startswith(answer["text"])
+        # The failure carries the parts that were kept.
+        assert failed["message"]["parts"] == answer["parts"]
         await watcher.disconnect()
         await writer.disconnect()
 
