@@ -58,7 +58,9 @@ export function Conversation({ state, client }: { state: ChatState; client: Chat
   const open = state.openThreadId;
   const hasOlder = open !== null && (state.hasOlder[open] ?? false);
   const loadingOlder = open !== null && (state.loadingOlder[open] ?? false);
-  const idle = streamingRunId(state) === null && sendBlockedReason(state) === null;
+  // Offered only by a server that says it serves it (discovery's `features`).
+  const idle =
+    state.features.includes("regenerate") && streamingRunId(state) === null && sendBlockedReason(state) === null;
   const lastAnswer = turns.findLast((t) => t.versions[0]?.role === "assistant");
   const actions = useMemo<MessageActions>(
     () => ({

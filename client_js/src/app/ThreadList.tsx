@@ -8,11 +8,13 @@ const SEARCH_DEBOUNCE_MS = 250;
 interface ItemProps {
   thread: ThreadView;
   active: boolean;
+  /** The server manages threads (rename, delete): the item offers it. */
+  manage: boolean;
   onOpen: (threadId: string) => void;
   client: ChatClient;
 }
 
-function ThreadItem({ thread, active, onOpen, client }: ItemProps) {
+function ThreadItem({ thread, active, manage, onOpen, client }: ItemProps) {
   const [mode, setMode] = useState<"view" | "rename" | "confirm-delete">("view");
   const [title, setTitle] = useState(thread.title);
   const [busy, setBusy] = useState(false);
@@ -97,7 +99,7 @@ function ThreadItem({ thread, active, onOpen, client }: ItemProps) {
             Cancel
           </button>
         </div>
-      ) : (
+      ) : manage ? (
         <div className="thread-actions">
           <button type="button" className="icon-button" data-testid="thread-rename" aria-label="Rename" title="Rename" onClick={startRename}>
             ✎
@@ -122,7 +124,7 @@ function ThreadItem({ thread, active, onOpen, client }: ItemProps) {
             </svg>
           </button>
         </div>
-      )}
+      ) : null}
     </li>
   );
 }
@@ -146,6 +148,8 @@ export function ThreadList({ state, client, onOpen }: Props) {
     return () => clearTimeout(timer);
   }, [query, client]);
 
+  // Search, rename and delete, where the server says it serves them.
+  const manage = state.features.includes("threads");
   const search = state.threadSearch;
   const threads = search ? search.results : state.threads;
   const more = search ? search.nextBefore !== null : state.threadsNextBefore !== null;
@@ -158,19 +162,28 @@ export function ThreadList({ state, client, onOpen }: Props) {
           + New chat
         </button>
       </div>
-      <div className="thread-search">
-        <input
-          type="search"
-          data-testid="thread-search"
-          aria-label="Search chats"
-          placeholder="Search chats"
-          value={query}
-          onChange={(e) => setQuery(e.target.value)}
-        />
-      </div>
+      {manage ? (
+        <div className="thread-search">
+          <input
+            type="search"
+            data-testid="thread-search"
+            aria-label="Search chats"
+            placeholder="Search chats"
+            value={query}
+            onChange={(e) => setQuery(e.target.value)}
+          />
+        </div>
+      ) : null}
       <ul className="thread-list">
         {threads.map((t) => (
-          <ThreadItem key={t.id} thread={t} active={t.id === state.openThreadId} onOpen={onOpen} client={client} />
+          <ThreadItem
+            key={t.id}
+            thread={t}
+            active={t.id === state.openThreadId}
+            manage={manage}
+            onOpen={onOpen}
+            client={client}
+          />
         ))}
       </ul>
       {more ? (
