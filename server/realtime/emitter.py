@@ -10,6 +10,9 @@ Events are typed: the name and namespace come from the app's registry
 - `to_room`: every connection in a room, on every node (python-socketio's rooms);
 - `to_namespace`: every local connection of a namespace (this node's notices, shutdown).
 
+In-process code follows a user's stream with `listen` (server/realtime/stream_listener.py):
+the same events, in the same order, from the position it was opened at.
+
 On one node the Emitter delivers each user-stream event to the user's connections itself;
 in cluster mode the store publishes it on the stream's channel and each node with connections
 on that stream delivers it from its subscription (server/cluster/stream_subscriber.py).
@@ -41,6 +44,7 @@ from schemas.registry import CHAT, Registry
 from server.metrics import Metrics
 from server.realtime.keyed_locks import KeyedLocks
 from server.realtime.packets import event_packet
+from server.realtime.stream_listener import StreamListener
 from server.stores.replay_store import ReplayStore, StoredEvent
 
 # True while a packet is on its way out through the Emitter: lets a test prove that no packet
@@ -110,6 +114,8 @@ class Emitter:
         self._stream_locks = KeyedLocks()
         # Per stream key, each local connection following it and its place in it.
         self._attached: dict[str, dict[str, _Follower]] = {}
+        # Per stream key, the in-process listeners following it.
+        self._listeners: dict[str, set[StreamListener]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def packet(self, eio_sid: str, pkt: eio_packet.Packet) -> None:
@@ -211,6 +217,29 @@ class Emitter:
         self._metrics.replayed_events.inc(replayed)
         return ready
 
+    @asynccontextmanager
+    async def listen(self, user_id: str, namespace: str = CHAT) -> AsyncIterator[StreamListener]:
+        """Follow the user's stream on `namespace` in-process, from its current position,
+        until the block exits."""
+        key = stream_key(namespace, user_id)
+        if self._follower is not None:
+            await self._follower.follow(key)
+        try:
+            async with self._stream_locks.hold(key):
+                listener = StreamListener(self._replay, key, await self._replay.position(key))
+                self._listeners.setdefault(key, set()).add(listener)
+            try:
+                yield listener
+            finally:
+                listeners = self._listeners.get(key)
+                if listeners is not None:
+                    listeners.discard(listener)
+                    if not listeners:
+                        del self._listeners[key]
+        finally:
+            if self._follower is not None:
+                self._follower.unfollow(key)
+
     def detach(self, sid: str, user_id: str, namespace: str) -> None:
         key = stream_key(namespace, user_id)
         attached = self._attached.get(key)
@@ -225,6 +254,9 @@ class Emitter:
 
     async def catch_up_all(self) -> None:
         """Cluster mode, after the subscription was lost: send each connection what it missed."""
+        for listeners in self._listeners.values():
+            for listener in listeners:
+                listener.catch_up()
         for key in list(self._attached):
             async with self._stream_locks.hold(key):
                 for sid, follower in list(self._attached.get(key, {}).items()):
@@ -246,6 +278,11 @@ class Emitter:
             raise
 
     async def _deliver(self, key: str, name: str, data: dict[str, Any], epoch: str) -> None:
+        listeners = self._listeners.get(key)
+        if listeners:
+            event = StoredEvent(seq=int(data["seq"]), name=name, data=data, epoch=epoch)
+            for listener in listeners:
+                listener.offer(event)
         followers = self._attached.get(key)
         if not followers:
             return
