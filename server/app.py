@@ -14,6 +14,7 @@ from namespaces.system import SystemNamespace
 from schemas.registry import Registry
 from schemas.system import SystemShutdown
 from server.agent.loader import build_agent
+from server.agui.runs import AguiRuns
 from server.app_keys import (
     CHAT_STORE,
     CONTEXT,
@@ -41,6 +42,7 @@ from server.cluster import setup as cluster
 from server.cluster.manager import ClusterManager
 from server.cluster.orphans import OrphanReaper
 from server.context import ServerContext
+from server.http import agui as agui_route
 from server.http import dev_login, discovery, health, web_client
 from server.http import metrics as metrics_route
 from server.http import publish as publish_route
@@ -172,6 +174,7 @@ def create_app(settings: Settings) -> web.Application:
     metrics_route.add_routes(app)
     discovery.add_routes(app)
     publish_route.add_routes(app)
+    agui_route.add_routes(app, AguiRuns(chat, store, emitter))
     if signing_secret is not None:
         app[DEV_TOKENS] = DevTokenIssuer(
             signing_secret, settings.dev_token_ttl_s, settings.jwt_issuer, settings.jwt_audience

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from schemas.discovery import WsConfig
+from server.agui.runs import AguiRuns
 from server.auth.dev_tokens import DevTokenIssuer
 from server.chat.runs import RunRegistry
 from server.cluster.orphans import OrphanReaper
@@ -31,3 +32,4 @@ REPLAY = web.AppKey("replay", ReplayStore)
 RUN_CONTROL = web.AppKey("run_control", RunControl)
 ORPHANS = web.AppKey("orphans", OrphanReaper)
 PUBLISHER = web.AppKey("publisher", Publisher)
+AGUI_RUNS = web.AppKey("agui_runs", AguiRuns)

@@ -19,7 +19,7 @@ from server.settings import Settings
 
 SOCKETIO_PATH = "/socket.io"
 # What of the contract's "Version 1.1 additions" this server serves.
-FEATURES = ("parts", "reasoning", "approvals", "threads", "regenerate", "publish", "scopes")
+FEATURES = ("parts", "reasoning", "approvals", "threads", "regenerate", "publish", "scopes", "agui")
 DEV_LOGIN_PATH = "/api/auth/dev-login"
 
 
