@@ -178,3 +178,23 @@ async def test_server_restart_shows_reconnecting_then_the_chat_goes_on(
         messages = page.locator('[data-testid="message"]')
         await expect(messages).to_have_count(4)
         await expect(messages.first).to_contain_text("count to 3")
+
+
+async def test_a_message_typed_during_a_short_outage_waits_visibly_then_goes(
+    context: BrowserContext, web_settings: Settings
+) -> None:
+    port = free_port()
+    settings = web_settings.model_copy(update={"reconnect_delay_max_ms": 500})
+    async with live_server(settings, port=port) as live:
+        page = await open_chat(context, live.url)
+        await expect(page.get_by_test_id("example-prompt").first).to_be_visible()
+    await expect(status(page)).to_have_attribute("data-state", "reconnecting")
+    await type_and_send(page, "count to 5")
+    waiting = page.locator('[data-testid="message"][data-role="user"]').last
+    await expect(waiting.get_by_test_id("delivery")).to_have_text("Waiting for the connection…")
+    async with live_server(settings, port=port):
+        await expect(status(page)).to_have_attribute("data-state", "connected")
+        await expect(waiting.get_by_test_id("delivery")).to_have_count(0)
+        answer = assistant_messages(page).last
+        await expect(answer.locator(".message-text")).to_have_text(counted(5))
+        await expect(page.locator('[data-testid="message"]')).to_have_count(2)
