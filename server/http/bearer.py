@@ -35,15 +35,23 @@ async def bearer_principal(request: web.Request) -> Principal:
     return verified.principal
 
 
-def refused(request: web.Request, refusal: Refusal, user: str | None = None) -> web.Response:
+def refused(
+    request: web.Request,
+    refusal: Refusal,
+    user: str | None = None,
+    *,
+    label: str | None = None,
+    event: str = "http_refused",
+) -> web.Response:
     """The refusal's response, after one line per refusal, sampled per path and code: a
-    flood of bad requests cannot fill the disk."""
+    flood of bad requests cannot fill the disk. The line starts `<label> refused` (`label`:
+    the path unless given) and is bound as `event`."""
     sampler = request.app[CONTEXT].log_sampler
     held = sampler.admit(f"refused {request.path} {refusal.code}")
     if held is not None:
-        logger.bind(event="http_refused", code=refusal.code, user=user).warning(
+        logger.bind(event=event, code=refusal.code, user=user).warning(
             "{} refused status={} code={} reason={!r} client={} user={} suppressed={}",
-            request.path,
+            label or request.path,
             refusal.status,
             refusal.code,
             refusal.reason,

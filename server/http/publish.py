@@ -1,8 +1,9 @@
 """POST /api/publish: another service sends a user an `app:event` on a registered topic.
 
-Authenticated like the socket (a Bearer JWT, the same verifier) and authorised by scope: a
-service principal whose token grants `publish`. 401 without a valid token, 403 without the
-scope, 400 for a body, topic or data the server refuses; 202 with the event's seq.
+Authenticated like the socket (a Bearer JWT, the same verifier: server/http/bearer.py) and
+authorised by scope: a service principal whose token grants `publish`. 401 without a valid
+token, 403 without the scope, 400 for a body, topic or data the server refuses; 202 with the
+event's seq.
 """
 
 from __future__ import annotations
@@ -12,8 +13,8 @@ from loguru import logger
 from pydantic import ValidationError
 
 from schemas.publish import PublishAccepted, PublishRequest
-from server.app_keys import CONTEXT, PUBLISHER
-from server.auth.errors import AuthFailure
+from server.app_keys import PUBLISHER
+from server.http.bearer import Refusal, bearer_principal, refused
 from server.realtime.publisher import UnknownTopic
 
 PUBLISH_PATH = "/api/publish"
@@ -21,43 +22,27 @@ PUBLISH_SCOPE = "publish"
 
 
 async def publish(request: web.Request) -> web.Response:
-    ctx = request.app[CONTEXT]
-    scheme, _, token = request.headers.get("Authorization", "").partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
-        return _refuse(request, 401, "auth_required", "A Bearer token is required", "no token")
+    user: str | None = None
     try:
-        verified = await ctx.verifier.verify(token.strip())
-    except AuthFailure as failure:
-        code = "token_expired" if failure.code == "token_expired" else "unauthorized"
-        return _refuse(request, 401, code, failure.message, failure.reason)
-    principal = verified.principal
-    if principal.kind != "service" or PUBLISH_SCOPE not in principal.scopes:
-        return _refuse(
-            request,
-            403,
-            "forbidden",
-            "Publishing needs a service token with scope 'publish'",
-            f"{principal.kind} principal without scope publish",
-            principal.id,
-        )
-    try:
-        body = PublishRequest.model_validate_json(await request.read())
-    except ValidationError as exc:
-        fields = ", ".join(".".join(map(str, e["loc"])) or "(body)" for e in exc.errors())
-        message = f"Invalid publish request: {fields}"
-        return _refuse(request, 400, "invalid_payload", message, message, principal.id)
-    except web.HTTPRequestEntityTooLarge:
-        message = "Request body too large"
-        return _refuse(request, 413, "payload_too_large", message, message, principal.id)
-    try:
-        seq = await request.app[PUBLISHER].publish_raw(body.topic, body.user_id, body.data)
-    except UnknownTopic:
-        message = f"Unknown topic {body.topic!r}"
-        return _refuse(request, 400, "invalid_payload", message, message, principal.id)
-    except ValidationError as exc:
-        fields = ", ".join(".".join(map(str, e["loc"])) or "(data)" for e in exc.errors())
-        message = f"Invalid data for topic {body.topic!r}: {fields}"
-        return _refuse(request, 400, "invalid_payload", message, message, principal.id)
+        principal = await bearer_principal(request)
+        user = principal.id
+        if principal.kind != "service" or PUBLISH_SCOPE not in principal.scopes:
+            raise Refusal(
+                403,
+                "forbidden",
+                "Publishing needs a service token with scope 'publish'",
+                f"{principal.kind} principal without scope publish",
+            )
+        body = await _body(request)
+        try:
+            seq = await request.app[PUBLISHER].publish_raw(body.topic, body.user_id, body.data)
+        except UnknownTopic:
+            raise _invalid(f"Unknown topic {body.topic!r}") from None
+        except ValidationError as exc:
+            fields = ", ".join(".".join(map(str, e["loc"])) or "(data)" for e in exc.errors())
+            raise _invalid(f"Invalid data for topic {body.topic!r}: {fields}") from None
+    except Refusal as refusal:
+        return refused(request, refusal, user, label="publish", event="publish_refused")
     logger.bind(user=body.user_id, service=principal.id, topic=body.topic).info(
         "published topic={} user={} by={} seq={}", body.topic, body.user_id, principal.id, seq
     )
@@ -66,32 +51,18 @@ async def publish(request: web.Request) -> web.Response:
     )
 
 
-def _refuse(
-    request: web.Request,
-    status: int,
-    code: str,
-    message: str,
-    reason: str,
-    user: str | None = None,
-) -> web.Response:
-    # One line per refusal, sampled per code: a flood of bad requests cannot fill the disk.
-    sampler = request.app[CONTEXT].log_sampler
-    held = sampler.admit(f"refused {PUBLISH_PATH} {code}")
-    if held is not None:
-        logger.bind(event="publish_refused", code=code, user=user).warning(
-            "publish refused status={} code={} reason={!r} client={} user={} suppressed={}",
-            status,
-            code,
-            reason,
-            request.remote or "unknown",
-            user or "-",
-            held,
-        )
-    return _error(status, code, message)
+async def _body(request: web.Request) -> PublishRequest:
+    try:
+        return PublishRequest.model_validate_json(await request.read())
+    except ValidationError as exc:
+        fields = ", ".join(".".join(map(str, e["loc"])) or "(body)" for e in exc.errors())
+        raise _invalid(f"Invalid publish request: {fields}") from None
+    except web.HTTPRequestEntityTooLarge:
+        raise Refusal(413, "payload_too_large", "Request body too large") from None
 
 
-def _error(status: int, code: str, message: str) -> web.Response:
-    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+def _invalid(message: str) -> Refusal:
+    return Refusal(400, "invalid_payload", message)
 
 
 def add_routes(app: web.Application) -> None:
