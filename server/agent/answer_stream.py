@@ -11,6 +11,7 @@ from types import TracebackType
 from schemas.chat import AgentDelta, AgentReasoning, UserStreamPayload
 from server.agent.coalescer import DeltaCoalescer
 from server.agent.contract import RunInput, RunSink
+from server.agent.eager import start_eagerly
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,7 +101,10 @@ class AnswerStream:
             await self._sink(payload)
             return
         # A stop cancels the run's task: the send finishes anyway, so what the sink folded
-        # into the answer is never short of what the user was sent.
-        sending = asyncio.ensure_future(self._sink(payload))
+        # into the answer is never short of what the user was sent. A send that never waits
+        # cannot be interrupted, and costs no task; one that waits finishes in its own.
+        sending = start_eagerly(self._sink(payload))
+        if sending is None:
+            return
         self._in_flight = sending
         await asyncio.shield(sending)

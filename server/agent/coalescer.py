@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 
+from server.agent.eager import start_eagerly
+
 
 class DeltaCoalescer:
     """Buffers text and hands it to `emit` once `max_chars` are waiting or the oldest
@@ -19,9 +21,10 @@ class DeltaCoalescer:
         self._max_chars = max_chars
         self._buffer: list[str] = []
         self._size = 0
-        # The age flush: a loop timer while it waits (no task per buffer), a task once due.
+        # The age flush: a loop timer while it waits (no task per buffer); once due it runs
+        # in the timer's callback, in a task only if it has to wait.
         self._timer: asyncio.TimerHandle | None = None
-        self._flushes: set[asyncio.Task[None]] = set()
+        self._flushes: set[asyncio.Future[None]] = set()
         # A send that failed in a timer's task, raised to the run at its next add or flush.
         self._failure: BaseException | None = None
         # Held across the swap and the emit so flushes leave in buffer order.
@@ -59,9 +62,11 @@ class DeltaCoalescer:
 
     def _due(self) -> None:
         self._timer = None
-        task = asyncio.create_task(self._flush_due())
-        self._flushes.add(task)
-        task.add_done_callback(self._flushes.discard)
+        # Flushed right here, in the timer's callback: a Task only if the flush has to wait.
+        task = start_eagerly(self._flush_due())
+        if task is not None:
+            self._flushes.add(task)
+            task.add_done_callback(self._flushes.discard)
 
     async def _flush_due(self) -> None:
         try:

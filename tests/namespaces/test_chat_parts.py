@@ -60,7 +60,7 @@ async def test_history_mid_stream_plus_later_events_is_the_final_answer(
 ) -> None:
     client, recorder = await _client(server)
     try:
-        sent = await send_chat(client, "count to 400")
+        sent = await send_chat(client, "count to 10000")
         await recorder.wait_for(NS, "agent:delta", count=5)
         streaming = (await _history(client, sent["thread_id"]))[-1]
         assert streaming["status"] == "streaming"
@@ -99,7 +99,7 @@ async def test_a_resumed_tab_rebuilds_the_same_parts(server: LiveServer) -> None
 async def test_a_second_send_to_a_running_thread_is_a_conflict(server: LiveServer) -> None:
     client, recorder = await _client(server)
     try:
-        original = {"client_msg_id": str(uuid.uuid4()), "text": "count to 2000"}
+        original = {"client_msg_id": str(uuid.uuid4()), "text": "count to 10000"}
         first = (await client.call("chat:send", original, namespace=NS))["data"]
         payload = {
             "client_msg_id": str(uuid.uuid4()),

@@ -20,8 +20,9 @@ ROOT = Path(__file__).resolve().parents[3]
 SHIPPED = ("server", "namespaces", "schemas")
 # python-socketio's ways to put an event on the wire: Server/Namespace .emit, .send, .call.
 EMIT_METHODS = {"emit", "send", "call"}
-# Calls with those names that are not Socket.IO (the chat service's own `send`).
-NOT_SOCKETIO = {"self.chat"}
+# Calls with those names that are not Socket.IO (the chat service's own `send`, a coroutine's
+# `send` in server/agent/eager.py).
+NOT_SOCKETIO = {"self.chat", "coro"}
 
 
 def _emit_calls(path: Path) -> list[int]:

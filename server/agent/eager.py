@@ -1,0 +1,65 @@
+"""Start a coroutine on the caller's stack, and pay for a Task only if it has to wait.
+
+Sending a delta usually finishes without waiting (the replay store appends in memory, the
+packet is queued), so a Task per send, as `asyncio.create_task` or `ensure_future` would
+start, is most of a send's cost in scheduling and objects. Python 3.12's eager tasks do the
+same; this is that for the one place it matters, on 3.11.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Coroutine, Generator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+
+
+def start_eagerly(coro: Awaitable[T]) -> asyncio.Future[T] | None:
+    """Run `coro` now, until it finishes or first waits. None if it finished (an exception
+    it raised propagates here); else a Task that carries on from where it waited, in which
+    it is neither run twice nor dropped. An awaitable that is not a coroutine gets a Task
+    (or stays the future it is), as `asyncio.ensure_future` would make it."""
+    if not isinstance(coro, Coroutine):
+        return asyncio.ensure_future(coro)
+    try:
+        waiting_on = coro.send(None)
+    except StopIteration:
+        return None
+    return asyncio.ensure_future(_carry_on(coro, waiting_on))
+
+
+async def _carry_on(coro: Coroutine[Any, Any, T], waiting_on: Any) -> T:
+    result: T = await _Resumed(coro, waiting_on)
+    return result
+
+
+class _Resumed:
+    """Hands what the started coroutine waits on to the Task driving it, then relays each
+    wake-up (or exception, cancellation included) back into it."""
+
+    __slots__ = ("_coro", "_waiting_on")
+
+    def __init__(self, coro: Coroutine[Any, Any, Any], waiting_on: Any) -> None:
+        self._coro = coro
+        self._waiting_on = waiting_on
+
+    def __await__(self) -> Generator[Any, Any, Any]:
+        coro, waiting_on = self._coro, self._waiting_on
+        self._waiting_on = None
+        while True:
+            try:
+                sent = yield waiting_on
+            except GeneratorExit:
+                coro.close()
+                raise
+            except BaseException as exc:
+                try:
+                    waiting_on = coro.throw(exc)
+                except StopIteration as stop:
+                    return stop.value
+            else:
+                try:
+                    waiting_on = coro.send(sent)
+                except StopIteration as stop:
+                    return stop.value
