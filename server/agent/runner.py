@@ -24,6 +24,7 @@ from schemas.chat import AgentToolCall, AgentToolResult
 from server.agent.answer_stream import DEFAULT_COALESCE, AnswerStream, CoalescePolicy
 from server.agent.approval import needs_approval, refusal
 from server.agent.contract import RunFailure, RunInput, RunOutcome
+from server.agent.model_stream import ModelStream
 from server.agent.reasoning import reasoning_text
 from server.agent.stream_decode import (
     JsonValue,
@@ -69,6 +70,7 @@ class ToolLoopAgent:
                     names,
                 )
                 tools = ()
+        self._stream = ModelStream(self._model)
         self._tools = {tool.name: tool for tool in tools}
         self._approval = frozenset(t.name for t in tools if needs_approval(t, approval_tools))
         self._prompt: list[BaseMessage] = [SystemMessage(system_prompt)] if system_prompt else []
@@ -98,7 +100,7 @@ class ToolLoopAgent:
         """The model's turn, and the message to continue from when it called tools."""
         accumulator = StreamAccumulator()
         chunks: list[AIMessage] = []
-        async for chunk in self._model.astream(messages):
+        async for chunk in self._stream.astream(messages):
             if not isinstance(chunk, AIMessage):
                 continue
             chunks.append(chunk)
