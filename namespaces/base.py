@@ -143,7 +143,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         """The ack: a success already as the dict it is sent as (the shape of `AckOk`), a
         failure as its model."""
         # Before anything else: a limited event is not parsed, not run, and takes no token.
-        throttled = await self._throttle(sid, event)
+        throttled = self._throttle(sid, event)
         if throttled is not None:
             return throttled
         bound = self.handlers.get(event)
@@ -157,7 +157,10 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
         try:
             payload: BaseModel = parse_payload(bound.event.model, args)
             result = await bound.handler(sid, payload)
-            return {"ok": True, "data": result.model_dump(mode="json")}
+            # The model's own serializer, as model_dump calls it, without model_dump's
+            # handling of a dozen options left at their defaults (about 2 µs an ack).
+            data = result.__pydantic_serializer__.to_python(result, mode="json")
+            return {"ok": True, "data": data}
         except AppError as exc:
             return _error(exc.code, exc.message, exc.details)
         except Exception:
@@ -209,7 +212,7 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             {"scope": event.scope},
         )
 
-    async def _throttle(self, sid: str, event: str) -> AckError | None:
+    def _throttle(self, sid: str, event: str) -> AckError | None:
         state = self.ctx.connections.get(sid)
         if state is None:
             return None  # not connected (yet, or any more): the handler path answers that
