@@ -1,6 +1,6 @@
 """The built-in namespaces' events, and the registry an app builds from what it includes.
 
-`/system` and `/chat` are declared here; an application adds its own namespaces with a
+`/system`, `/chat` and `/agui` are declared here; an application adds its own namespaces with a
 `NamespaceSpec` of their own (docs/extending.md). The emitter takes event names from the
 app's `Registry`, the namespaces validate with it, and /api/ws-schema, discovery and the
 client's TypeScript types are read from it.
@@ -13,13 +13,14 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from schemas import chat, publish, system
+from schemas import agui, chat, publish, system
 from schemas.events import ClientEvent, EventError, NamespaceSpec, ServerEvent
 from schemas.events import Direction as Direction
 from schemas.events import EventSpec as EventSpec
 
 SYSTEM = "/system"
 CHAT = "/chat"
+AGUI = "/agui"
 
 SYSTEM_PING = ClientEvent("system:ping", SYSTEM, system.SystemPing, system.PingResult)
 SYSTEM_AUTH_REFRESH = ClientEvent(
@@ -93,7 +94,20 @@ CHAT_NAMESPACE = NamespaceSpec(
     ready=chat.ChatReady,
 )
 
-BUILT_IN: tuple[NamespaceSpec, ...] = (SYSTEM_NAMESPACE, CHAT_NAMESPACE)
+AGUI_RUN = ClientEvent("agui:run", AGUI, agui.AguiRun, agui.AguiRunResult, "chat:write")
+
+AGUI_NAMESPACE = NamespaceSpec(
+    AGUI,
+    "agui",
+    (
+        AGUI_RUN,
+        ServerEvent("agui:event", AGUI, agui.AguiEvent),
+        ServerEvent("agui:error", AGUI, agui.AguiErrorEvent),
+    ),
+    error=agui.AguiErrorEvent,
+)
+
+BUILT_IN: tuple[NamespaceSpec, ...] = (SYSTEM_NAMESPACE, CHAT_NAMESPACE, AGUI_NAMESPACE)
 
 
 class Registry:

@@ -9,13 +9,16 @@ from pathlib import Path
 from aiohttp import web
 from loguru import logger
 
+from namespaces.agui import AguiNamespace
 from namespaces.chat import ChatNamespace
 from namespaces.system import SystemNamespace
 from schemas.registry import Registry
 from schemas.system import SystemShutdown
 from server.agent.loader import build_agent
 from server.agui.runs import AguiRuns
+from server.agui.socket_streams import SocketStreams
 from server.app_keys import (
+    AGUI_STREAMS,
     CHAT_STORE,
     CONTEXT,
     DEV_TOKENS,
@@ -155,6 +158,9 @@ def create_app(settings: Settings) -> web.Application:
     realtime = Realtime(app, sio, ctx, publisher)
     realtime.include(SystemNamespace(ctx))
     realtime.include(ChatNamespace(ctx, chat, Threads(store, emitter, runs, control)))
+    agui_runs = AguiRuns(chat, store, emitter)
+    app[AGUI_STREAMS] = SocketStreams()
+    realtime.include(AguiNamespace(ctx, agui_runs, app[AGUI_STREAMS]))
     for extension in load_extensions(settings.extensions):
         extension(realtime)
     app[WS_CONFIG] = build_ws_config(settings, registry, replay_enabled=True)
@@ -174,7 +180,7 @@ def create_app(settings: Settings) -> web.Application:
     metrics_route.add_routes(app)
     discovery.add_routes(app)
     publish_route.add_routes(app)
-    agui_route.add_routes(app, AguiRuns(chat, store, emitter))
+    agui_route.add_routes(app, agui_runs)
     if signing_secret is not None:
         app[DEV_TOKENS] = DevTokenIssuer(
             signing_secret, settings.dev_token_ttl_s, settings.jwt_issuer, settings.jwt_audience
@@ -190,6 +196,8 @@ def create_app(settings: Settings) -> web.Application:
     # Between the store and the runs: it stops after every run has stored its end.
     app.cleanup_ctx.append(lambda _: checkpoints.running())
     app.cleanup_ctx.append(_runs)
+    # First to stop: AG-UI streams on the socket read the stores and the user's streams.
+    app.cleanup_ctx.append(_agui_streams)
     app.cleanup_ctx.append(_announce)
     app.on_shutdown.append(_shut_down_gracefully)
     return app
@@ -239,6 +247,11 @@ async def _runs(app: web.Application) -> AsyncIterator[None]:
     if control is not None:
         await control.close()
     await app[CONTEXT].token_watch.close()
+
+
+async def _agui_streams(app: web.Application) -> AsyncIterator[None]:
+    yield
+    await app[AGUI_STREAMS].close()
 
 
 async def _announce(app: web.Application) -> AsyncIterator[None]:

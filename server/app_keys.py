@@ -6,6 +6,7 @@ from aiohttp import web
 
 from schemas.discovery import WsConfig
 from server.agui.runs import AguiRuns
+from server.agui.socket_streams import SocketStreams
 from server.auth.dev_tokens import DevTokenIssuer
 from server.chat.runs import RunRegistry
 from server.cluster.orphans import OrphanReaper
@@ -33,3 +34,4 @@ RUN_CONTROL = web.AppKey("run_control", RunControl)
 ORPHANS = web.AppKey("orphans", OrphanReaper)
 PUBLISHER = web.AppKey("publisher", Publisher)
 AGUI_RUNS = web.AppKey("agui_runs", AguiRuns)
+AGUI_STREAMS = web.AppKey("agui_streams", SocketStreams)

@@ -60,6 +60,15 @@ class _Target:
     history: list[HistoryMessage] | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RunStream:
+    """What a request started or named: our thread and run, and its AG-UI event stream."""
+
+    thread_id: str
+    run_id: str
+    events: AsyncIterator[BaseEvent]
+
+
 def _invalid(message: str) -> AppError:
     return AppError(ErrorCode.INVALID_PAYLOAD, message)
 
@@ -71,14 +80,13 @@ class AguiRuns:
         self._threads = ThreadMap(store)
 
     @asynccontextmanager
-    async def start(
-        self, user_id: str, request: RunAgentInput
-    ) -> AsyncIterator[AsyncIterator[BaseEvent]]:
+    async def start(self, user_id: str, request: RunAgentInput) -> AsyncIterator[RunStream]:
         """Act on the request, then give its event stream. AppError before anything streams:
         bad input, a busy thread, an unknown run."""
         async with self._emitter.listen(user_id) as listener:
             target = await self._act(user_id, request)
-            yield self._stream(user_id, request, target, listener)
+            events = self._stream(user_id, request, target, listener)
+            yield RunStream(target.thread_id, target.run_id, events)
 
     async def _act(self, user_id: str, request: RunAgentInput) -> _Target:
         thread_id = await self._threads.resolve(user_id, request.thread_id)

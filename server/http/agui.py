@@ -41,14 +41,14 @@ async def agui(request: web.Request) -> web.StreamResponse:
             message = f"Running the agent needs scope {AGUI_SCOPE!r}"
             raise Refusal(403, "forbidden", message)
         run_input = await _run_input(request)
-        async with request.app[AGUI_RUNS].start(principal.id, run_input) as events:
+        async with request.app[AGUI_RUNS].start(principal.id, run_input) as run:
             encoder = EventEncoder(accept=request.headers.get("Accept", ""))
             response = web.StreamResponse(
                 headers={"Content-Type": encoder.get_content_type(), "Cache-Control": "no-cache"}
             )
             await response.prepare(request)
             try:
-                async for event in events:
+                async for event in run.events:
                     await response.write(encoder.encode(event).encode())
             except (ConnectionResetError, ConnectionError):
                 # The client left; it resumes with the same runId.

@@ -9,7 +9,7 @@ from tests.harness import LiveServer
 async def test_node_client_follows_discovery_and_speaks_system(server: LiveServer) -> None:
     seen = await run_node_script("system_contract.mjs", server.url)
 
-    assert seen["config"]["namespaces"] == {"chat": "/chat", "system": "/system"}
+    assert seen["config"]["namespaces"] == {"agui": "/agui", "chat": "/chat", "system": "/system"}
     assert seen["hello"]["principal"] == {
         "id": "node-user",
         "display_name": "Node User",

@@ -43,7 +43,12 @@ async def server(make_settings: SettingsFactory) -> AsyncIterator[LiveServer]:
 
 async def test_discovery_and_schema_list_the_namespace(server: LiveServer) -> None:
     _, config = await server.get_json("/api/ws-config")
-    assert config["namespaces"] == {"chat": "/chat", "system": "/system", "notes": "/notes"}
+    assert config["namespaces"] == {
+        "agui": "/agui",
+        "chat": "/chat",
+        "system": "/system",
+        "notes": "/notes",
+    }
 
     _, schema = await server.get_json("/api/ws-schema")
     for name, (direction, payload, ack) in NOTES_EVENTS.items():

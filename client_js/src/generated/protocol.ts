@@ -21,6 +21,7 @@ export type ErrorCode =
 export interface ProtocolModels {
   AckError: AckError;
   AckOk: AckOk;
+  ActivityMessage: ActivityMessage;
   AgentApprovalRequested: AgentApprovalRequested;
   AgentApprovalResolved: AgentApprovalResolved;
   AgentDelta: AgentDelta;
@@ -31,10 +32,16 @@ export interface ProtocolModels {
   AgentRunStopped: AgentRunStopped;
   AgentToolCall: AgentToolCall;
   AgentToolResult: AgentToolResult;
+  AguiErrorEvent: AguiErrorEvent;
+  AguiEvent: AguiEvent;
+  AguiRun: AguiRun;
+  AguiRunResult: AguiRunResult;
   AppEvent: AppEvent;
   ApprovalPart: ApprovalPart;
   ApproveResult: ApproveResult;
+  AssistantMessage: AssistantMessage;
   AssistantMessageView: AssistantMessageView;
+  AudioPart: AudioPart;
   AuthInfo: AuthInfo;
   AuthRefreshResult: AuthRefreshResult;
   ChatApprove: ChatApprove;
@@ -53,26 +60,35 @@ export interface ProtocolModels {
   ChatThreads: ChatThreads;
   ConnectAuth: ConnectAuth;
   ConnectRefusal: ConnectRefusal;
+  Context: Context;
+  DataSource: DataSource;
   DeleteThreadResult: DeleteThreadResult;
   DevLoginRequest: DevLoginRequest;
   DevLoginResponse: DevLoginResponse;
   DevPrincipal: DevPrincipal;
+  DeveloperMessage: DeveloperMessage;
+  DocumentPart: DocumentPart;
   ErrorBody: ErrorBody;
   ErrorCode: ErrorCode;
   Example: Example;
   ExamplesResult: ExamplesResult;
+  FileSource: FileSource;
+  FunctionCall: FunctionCall;
   HistoryMessage: HistoryMessage;
   HistoryResult: HistoryResult;
+  ImagePart: ImagePart;
   Limits: Limits;
   NamespacePaths: NamespacePaths;
   PingResult: PingResult;
   PublishAccepted: PublishAccepted;
   PublishRequest: PublishRequest;
+  ReasoningMessage: ReasoningMessage;
   ReasoningPart: ReasoningPart;
   ReconnectionPolicy: ReconnectionPolicy;
   RegenerateResult: RegenerateResult;
   RenameThreadResult: RenameThreadResult;
   ReplayPolicy: ReplayPolicy;
+  ResumeEntry: ResumeEntry;
   ResumePosition: ResumePosition;
   RunError: RunError;
   SendResult: SendResult;
@@ -82,20 +98,28 @@ export interface ProtocolModels {
   SystemAuthRefresh: SystemAuthRefresh;
   SystemErrorEvent: SystemErrorEvent;
   SystemHello: SystemHello;
+  SystemMessage: SystemMessage;
   SystemNotice: SystemNotice;
   SystemPing: SystemPing;
   SystemShutdown: SystemShutdown;
   SystemTokenExpiring: SystemTokenExpiring;
-  TextPart: TextPart;
   ThreadView: ThreadView;
   ThreadsResult: ThreadsResult;
   Timeouts: Timeouts;
+  Tool: Tool;
+  ToolCall: ToolCall;
   ToolCallPart: ToolCallPart;
+  ToolMessage: ToolMessage;
   ToolResultPart: ToolResultPart;
+  UrlSource: UrlSource;
   Usage: Usage;
+  UserMessage: UserMessage;
   UserMessageView: UserMessageView;
   UserPrincipal: UserPrincipal;
+  VideoPart: VideoPart;
   WsConfig: WsConfig;
+  ag_ui___generated__models__TextPart: TextPart1;
+  schemas__parts__TextPart: TextPart;
 }
 export interface AckError {
   error: ErrorBody;
@@ -113,6 +137,25 @@ export interface AckOk {
     [k: string]: unknown;
   };
   ok: true;
+}
+/**
+ * Structured progress that is not conversation content, materialised as a
+ * message so it keeps its place in the sequence. Stands alone rather than
+ * composing BaseMessage, because its content is an object rather than a
+ * string.
+ */
+export interface ActivityMessage {
+  activityType: string;
+  content: {
+    [k: string]: unknown;
+  };
+  id: string;
+  metadata?: {
+    [k: string]: unknown;
+  } | null;
+  role?: "activity";
+  subagentRunId?: string | null;
+  [k: string]: unknown;
 }
 export interface AgentApprovalRequested {
   args: {
@@ -224,6 +267,276 @@ export interface AgentToolResult {
   name: string;
   result: JsonValue;
   run_id: string;
+}
+export interface AguiErrorEvent {
+  code: ErrorCode;
+  event: string;
+  message: string;
+}
+/**
+ * One AG-UI event (`type` and its camelCase fields, as `ag_ui.core` dumps it).
+ */
+export interface AguiEvent {
+  type: string;
+  [k: string]: unknown;
+}
+/**
+ * AG-UI's RunAgentInput: `threadId`, `runId`, `messages`, and `resume` to answer
+ * interrupts. `tools`, `context`, `state` and `forwardedProps` are accepted and not used.
+ */
+export interface AguiRun {
+  context?: Context[] | null;
+  forwardedProps?: unknown;
+  messages: (
+    DeveloperMessage | SystemMessage | AssistantMessage | UserMessage | ToolMessage | ActivityMessage | ReasoningMessage
+  )[];
+  parentRunId?: string | null;
+  protocolVersion?: string | null;
+  resume?: ResumeEntry[] | null;
+  runId: string;
+  state?: unknown;
+  threadId: string;
+  tools?: Tool[] | null;
+  [k: string]: unknown;
+}
+/**
+ * A named piece of ambient information given to the agent for the run,
+ * distinct from the conversation.
+ */
+export interface Context {
+  description: string;
+  value: string;
+  [k: string]: unknown;
+}
+/**
+ * Instructions from the application developer.
+ */
+export interface DeveloperMessage {
+  content: string;
+  encryptedValue?: string | null;
+  id: string;
+  metadata?: {
+    [k: string]: unknown;
+  } | null;
+  name?: string | null;
+  role?: "developer";
+  subagentRunId?: string | null;
+  [k: string]: unknown;
+}
+/**
+ * Instructions from the system.
+ */
+export interface SystemMessage {
+  content: string;
+  encryptedValue?: string | null;
+  id: string;
+  metadata?: {
+    [k: string]: unknown;
+  } | null;
+  name?: string | null;
+  role?: "system";
+  subagentRunId?: string | null;
+  [k: string]: unknown;
+}
+/**
+ * A message from the agent. Content is optional because a turn may consist
+ * only of tool calls.
+ */
+export interface AssistantMessage {
+  content?: string | null;
+  encryptedValue?: string | null;
+  id: string;
+  metadata?: {
+    [k: string]: unknown;
+  } | null;
+  name?: string | null;
+  role?: "assistant";
+  subagentRunId?: string | null;
+  toolCalls?: ToolCall[] | null;
+  [k: string]: unknown;
+}
+/**
+ * A call an assistant message made. Carries no subagent attribution of its
+ * own and inherits its containing message's, since several calls can share
+ * one parent.
+ */
+export interface ToolCall {
+  encryptedValue?: string | null;
+  function: FunctionCall;
+  id: string;
+  metadata?: {
+    [k: string]: unknown;
+  } | null;
+  type?: "function";
+  [k: string]: unknown;
+}
+/**
+ * The name and arguments of a tool call.
+ */
+export interface FunctionCall {
+  arguments: string;
+  name: string;
+  [k: string]: unknown;
+}
+/**
+ * A message from the person using the application.
+ */
+export interface UserMessage {
+  content: string | (TextPart1 | ImagePart | AudioPart | VideoPart | DocumentPart)[];
+  encryptedValue?: string | null;
+  id: string;
+  metadata?: {
+    [k: string]: unknown;
+  } | null;
+  name?: string | null;
+  role?: "user";
+  subagentRunId?: string | null;
+  [k: string]: unknown;
+}
+/**
+ * A text part.
+ */
+export interface TextPart1 {
+  id?: string | null;
+  metadata?: unknown;
+  text: string;
+  type?: "text";
+  [k: string]: unknown;
+}
+/**
+ * An image part.
+ */
+export interface ImagePart {
+  id?: string | null;
+  metadata?: unknown;
+  source: DataSource | UrlSource | FileSource;
+  type?: "image";
+  [k: string]: unknown;
+}
+/**
+ * Bytes carried inline.
+ */
+export interface DataSource {
+  mimeType: string;
+  type?: "data";
+  value: string;
+  [k: string]: unknown;
+}
+/**
+ * Bytes referenced by URL, fetched by whoever needs them.
+ */
+export interface UrlSource {
+  mimeType?: string | null;
+  type?: "url";
+  value: string;
+  [k: string]: unknown;
+}
+/**
+ * Bytes already at the provider, named by a handle the provider issued: an
+ * OpenAI or Anthropic file id, a Gemini file URI, a storage URL only that
+ * provider can read. No bytes travel and nothing is fetched. Only the
+ * provider that minted the handle can resolve it; a peer that cannot drops
+ * the part as it drops any part it cannot use.
+ */
+export interface FileSource {
+  mimeType?: string | null;
+  provider?: string | null;
+  type?: "file";
+  value: string;
+  [k: string]: unknown;
+}
+/**
+ * An audio part.
+ */
+export interface AudioPart {
+  id?: string | null;
+  metadata?: unknown;
+  source: DataSource | UrlSource | FileSource;
+  type?: "audio";
+  [k: string]: unknown;
+}
+/**
+ * A video part.
+ */
+export interface VideoPart {
+  id?: string | null;
+  metadata?: unknown;
+  source: DataSource | UrlSource | FileSource;
+  type?: "video";
+  [k: string]: unknown;
+}
+/**
+ * A document part.
+ */
+export interface DocumentPart {
+  id?: string | null;
+  metadata?: unknown;
+  source: DataSource | UrlSource | FileSource;
+  type?: "document";
+  [k: string]: unknown;
+}
+/**
+ * What a tool returned, as a message in the conversation. Stands alone
+ * rather than composing BaseMessage, because it carries no name.
+ */
+export interface ToolMessage {
+  content: string | (TextPart1 | ImagePart | AudioPart | VideoPart | DocumentPart)[];
+  encryptedValue?: string | null;
+  error?: string | null;
+  id: string;
+  metadata?: {
+    [k: string]: unknown;
+  } | null;
+  role?: "tool";
+  subagentRunId?: string | null;
+  toolCallId: string;
+  [k: string]: unknown;
+}
+/**
+ * A span of the agent's reasoning, materialised as a message. Stands alone
+ * rather than composing BaseMessage, because it carries no name.
+ */
+export interface ReasoningMessage {
+  content: string;
+  encryptedValue?: string | null;
+  id: string;
+  metadata?: {
+    [k: string]: unknown;
+  } | null;
+  role?: "reasoning";
+  subagentRunId?: string | null;
+  [k: string]: unknown;
+}
+/**
+ * An answer to one interrupt, sent on the run that continues from it.
+ */
+export interface ResumeEntry {
+  interruptId: string;
+  metadata?: {
+    [k: string]: unknown;
+  } | null;
+  payload?: unknown;
+  status: "resolved" | "cancelled";
+  [k: string]: unknown;
+}
+/**
+ * A tool the agent may call.
+ */
+export interface Tool {
+  description: string;
+  metadata?: {
+    [k: string]: unknown;
+  } | null;
+  name: string;
+  parameters?: unknown;
+  [k: string]: unknown;
+}
+/**
+ * Our thread and run the request started or named; its events follow as `agui:event`.
+ */
+export interface AguiRunResult {
+  run_id: string;
+  thread_id: string;
 }
 /**
  * `app:event`: sequenced, replayed and sent to every tab like the chat's own events.
@@ -523,6 +836,17 @@ export interface WsConfig {
   url: string | null;
 }
 
+/** Payload of each event the server sends on /agui. */
+export interface AguiServerEvents {
+  "agui:error": AguiErrorEvent;
+  "agui:event": AguiEvent;
+}
+
+/** Payload and ack data of each event a client sends on /agui. */
+export interface AguiClientEvents {
+  "agui:run": { payload: AguiRun; ack: AguiRunResult };
+}
+
 /** Payload of each event the server sends on /chat. */
 export interface ChatServerEvents {
   "agent:approval_requested": StreamEnvelope & AgentApprovalRequested;
@@ -572,11 +896,13 @@ export interface SystemClientEvents {
 }
 
 export interface ServerEventPayloads {
+  "/agui": AguiServerEvents;
   "/chat": ChatServerEvents;
   "/system": SystemServerEvents;
 }
 
 export interface ClientEventTypes {
+  "/agui": AguiClientEvents;
   "/chat": ChatClientEvents;
   "/system": SystemClientEvents;
 }

@@ -11,7 +11,7 @@ async def test_ws_config_tells_a_client_everything_about_the_socket(server: Live
     assert config["server_version"]
     assert config["deployment_id"] == server.settings.deployment_id
     assert config["path"] == "/socket.io"
-    assert config["namespaces"] == {"chat": "/chat", "system": "/system"}
+    assert config["namespaces"] == {"agui": "/agui", "chat": "/chat", "system": "/system"}
     assert config["transports"] == ["websocket", "polling"]
     assert config["auth"] == {"mode": "dev", "dev_login_url": "/api/auth/dev-login"}
     assert set(config["reconnection"]) == {"delay_ms", "delay_max_ms", "randomization", "attempts"}
