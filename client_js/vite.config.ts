@@ -1,7 +1,8 @@
 import react from "@vitejs/plugin-react";
 import { defineConfig } from "vitest/config";
 
-// The server serves dist/index.html at `/` and dist/assets at `/assets`.
+// The server serves dist/index.html at `/`, dist/ai-sdk.html (the AI SDK example) at `/ai-sdk`
+// and dist/assets at `/assets`.
 export default defineConfig({
   base: "/",
   plugins: [react()],
@@ -10,10 +11,15 @@ export default defineConfig({
     assetsDir: "assets",
     emptyOutDir: true,
     rollupOptions: {
+      input: { main: "index.html", aiSdk: "ai-sdk.html" },
       output: {
-        // React, the markdown renderer (with its highlighter) and the rest: cached apart.
+        // React, socket.io, the AI SDK (only the example page loads it) and the markdown
+        // renderer with its highlighter: cached apart.
         manualChunks(id) {
           if (!id.includes("/node_modules/")) return undefined;
+          if (/\/node_modules\/(ai|@ai-sdk|zod|swr|throttleit|@standard-schema|@opentelemetry|@vercel|eventsource-parser|dequal|use-sync-external-store)\//.test(id)) {
+            return "ai-sdk";
+          }
           if (/\/node_modules\/(react|react-dom|scheduler)\//.test(id)) return "react";
           if (/\/node_modules\/(socket\.io-client|engine\.io-client|socket\.io-parser|engine\.io-parser|@socket\.io|debug|ms|xmlhttprequest-ssl)\//.test(id)) {
             return "socket";

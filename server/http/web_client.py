@@ -1,4 +1,4 @@
-"""Serves the built web chat client at `/`."""
+"""Serves the built web chat client at `/`, and the AI SDK example page at `/ai-sdk`."""
 
 from __future__ import annotations
 
@@ -26,6 +26,14 @@ def add_routes(app: web.Application, dist: Path) -> None:
         return web.Response(text=_NOT_BUILT, content_type="text/html")
 
     app.router.add_get("/", index_page)
+    ai_sdk = dist / "ai-sdk.html"
+
+    async def ai_sdk_page(request: web.Request) -> web.StreamResponse:
+        if ai_sdk.is_file():
+            return web.FileResponse(ai_sdk, headers={"Cache-Control": "no-cache"})
+        return web.Response(text=_NOT_BUILT, content_type="text/html")
+
+    app.router.add_get("/ai-sdk", ai_sdk_page)
     assets = dist / "assets"
     if assets.is_dir():
         app.router.add_static("/assets", assets, append_version=False)

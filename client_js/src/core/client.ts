@@ -1,4 +1,5 @@
 import { USER_STREAM_EVENTS, type ChatReady } from "../generated/protocol";
+import type { AckDataOf, ClientEventName, PayloadOf } from "./channel";
 import { Connection, type Link } from "./connection";
 import { RequestError, messageOf } from "./errors";
 import { newUuid } from "./ids";
@@ -67,6 +68,9 @@ export class ChatClient {
   private readonly latestHistory = new Map<string, number>();
   private examplesLoaded = false;
   private offLink: Array<() => void> = [];
+  private readonly eventListeners = new Set<(event: StreamEvent) => void>();
+  private readonly readyListeners = new Set<(ready: ChatReady) => void>();
+  private readyWaiters: Array<() => void> = [];
 
   constructor(options: ChatClientOptions = {}) {
     this.session = options.sessionStorage ?? browserStorage("sessionStorage");
@@ -136,6 +140,33 @@ export class ChatClient {
 
   get running(): boolean {
     return this.lifecycle.active;
+  }
+
+  /**
+   * Every user-stream event as this tab accepts it: once each, in seq order, replays on resume
+   * included. Returns the function that stops listening.
+   */
+  listenStream(listener: (event: StreamEvent) => void): () => void {
+    this.eventListeners.add(listener);
+    return () => void this.eventListeners.delete(listener);
+  }
+
+  /** Each chat:ready, after the replay it ends; `recovery: "reset"` means events were lost. */
+  listenReady(listener: (ready: ChatReady) => void): () => void {
+    this.readyListeners.add(listener);
+    return () => void this.readyListeners.delete(listener);
+  }
+
+  /** Resolves once /chat is ready; something must hold the connection (subscribe or retain). */
+  whenReady(): Promise<void> {
+    if (this.ready) return Promise.resolve();
+    return new Promise((resolve) => this.readyWaiters.push(resolve));
+  }
+
+  /** A /chat request once ready: the ack's data, or a RequestError for `{ok: false}`. */
+  async request<E extends ClientEventName<"/chat">>(event: E, payload: PayloadOf<"/chat", E>): Promise<AckDataOf<"/chat", E>> {
+    await this.whenReady();
+    return this.chat().call(event, payload);
   }
 
   /**
@@ -383,6 +414,7 @@ export class ChatClient {
     if (verdict === "duplicate") return;
     this.recent.push(event);
     this.dispatch({ type: "event", event });
+    for (const listener of this.eventListeners) listener(event);
     // The server never skips a seq; if one is missing anyway, reload rather than show a hole.
     if (verdict === "gap" && this.ready) void this.resync(true);
   }
@@ -400,6 +432,8 @@ export class ChatClient {
     // A thread opened while offline (or whose load the drop interrupted) loads now.
     else this.loadOpenThread();
     this.sender.connected();
+    for (const listener of this.readyListeners) listener(ready);
+    for (const resolve of this.readyWaiters.splice(0)) resolve();
   }
 
   /** Threads, the open thread's history and (once) the examples; after a reset, from scratch. */
