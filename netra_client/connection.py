@@ -194,7 +194,8 @@ class SocketSession:
     def _register(self, sio: socketio.AsyncClient, config: WsConfig) -> None:
         namespaces = {CHAT: config.namespaces.chat, SYSTEM: config.namespaces.system}
         for spec in EVENTS:
-            if spec.direction is Direction.SERVER_TO_CLIENT:
+            # The client speaks /chat and /system; other namespaces' events are not its own.
+            if spec.direction is Direction.SERVER_TO_CLIENT and spec.namespace in namespaces:
                 sio.on(spec.name, self._wire_handler(spec), namespace=namespaces[spec.namespace])
 
         def refused(*args: Any) -> None:
