@@ -59,6 +59,9 @@ class DeltaCoalescer:
 
     async def aclose(self) -> None:
         self._cancel_timer()
+        # `emit` is usually a method of the object that holds this coalescer: a reference
+        # cycle, freed only by the collector's rare full collections unless broken here.
+        self._emit = _closed
 
     def _due(self) -> None:
         self._timer = None
@@ -86,3 +89,7 @@ class DeltaCoalescer:
         timer, self._timer = self._timer, None
         if timer is not None:
             timer.cancel()
+
+
+async def _closed(text: str) -> None:
+    raise RuntimeError("the coalescer is closed")

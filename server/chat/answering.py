@@ -151,6 +151,10 @@ class Answering:
         if self._checkpoints is not None:
             # Before the final write, so no checkpoint of this answer is started after it.
             self._checkpoints.untrack(run.message_id)
+            # The hook's snapshot holds the run, which holds the answer: a reference cycle
+            # (with the run's task, its coroutine and context) that would otherwise wait for
+            # the collector's rare full collections.
+            run.answer.on_change = None
         try:
             return await self._store.finish_assistant_message(
                 message_id=run.message_id, parts=run.answer.parts, status=status
