@@ -100,19 +100,22 @@ class ToolLoopAgent:
         """The model's turn, and the message to continue from when it called tools."""
         accumulator = StreamAccumulator()
         chunks: list[AIMessage] = []
+        seen = 0
         async for chunk in self._stream.astream(messages):
             if not isinstance(chunk, AIMessage):
                 continue
             chunks.append(chunk)
+            seen += 1
             if reasoning := reasoning_text(chunk):
                 await out.reasoning(reasoning)
             if text := accumulator.feed(chunk):
                 await out.text(text)
             usage.add(chunk.usage_metadata)
-            if not len(chunks) % _YIELD_EVERY:
+            if not seen % _YIELD_EVERY:
                 # A model that never awaits would otherwise hold the loop for the whole run;
                 # every few chunks is enough to let others in.
                 await asyncio.sleep(0)
+                chunks = _merged_so_far(chunks)
         try:
             turn = accumulator.finish()
         except ToolArgsError as exc:
@@ -171,6 +174,20 @@ async def _result(
         name=call.name,
         status="error" if is_error else "success",
     )
+
+
+def _merged_so_far(chunks: list[AIMessage]) -> list[AIMessage]:
+    """The turn's chunks so far as one, merged as `_turn_message` would merge them.
+
+    Kept whole, a turn's chunks (each a handful of objects) outlive the collector's young
+    collections and are promoted, 200 streams' worth at every one, which makes the middle
+    collections long pauses of every stream at once. Merging every few chunks keeps only
+    what the turn's message needs. Merging is a left fold, so merging in steps gives the
+    same message as merging all chunks at the end."""
+    if len(chunks) < 2 or not all(isinstance(chunk, AIMessageChunk) for chunk in chunks):
+        return chunks  # a model that does not stream: kept as it came
+    streamed = [chunk for chunk in chunks if isinstance(chunk, AIMessageChunk)]
+    return [add_ai_message_chunks(streamed[0], *streamed[1:])]
 
 
 def _turn_message(chunks: list[AIMessage], turn: TurnResult) -> AIMessage:
