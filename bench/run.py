@@ -8,6 +8,9 @@ one run on this machine. Writes bench/results/latest.{json,md,png} and prints th
                                                 (bench/agent_cost.py: bench/results/agent_cost.*)
     python -m bench [--quick] --only history    chat history paging and search on SQLite
                                                 (bench/history.py: bench/results/history.*)
+    python -m bench [--quick] --only soak       200 streams for 10 minutes (--quick: 1):
+                                                RSS slope and per-connection tables
+                                                (bench/results/soak.*)
 """
 
 from __future__ import annotations
@@ -20,13 +23,14 @@ import platform
 import statistics
 import subprocess
 import sys
+import urllib.request
 from dataclasses import asdict, dataclass, replace
 from datetime import UTC, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench import cluster, history, report
+from bench import cluster, history, provider_model, report
 from bench.harness import (
     BENCH,
     GENERATOR_CORE,
@@ -49,7 +53,7 @@ from bench.harness import (
 
 RESULTS = BENCH / "results"
 PY = sys.executable
-SCENARIOS = ("rtt", "hold", "stream", "resume")
+SCENARIOS = ("rtt", "hold", "stream", "knee", "resume")
 # (key, event, namespace) of the acked requests in scenario 1.
 BENCH_RATE_LIMIT_PER_MIN = 100_000_000
 REQUESTS = (("ping", "system:ping", "/system"), ("request", "chat:examples", "/chat"))
@@ -72,8 +76,18 @@ class Plan:
     stream_warmup_s: float = 4.0
     stream_duration_s: float = 20.0
     calibration_duration_s: float = 6.0
+    # The provider shape beside the demo: bench/provider_model.py at this pace.
+    provider_tokens_per_s: float = 80.0
+    # The knee: how many streams one core carries at p99 lag <= knee_max_p99_ms.
+    knee_steps: tuple[int, ...] = (100, 150, 200, 300, 400, 500, 600)
+    knee_max_p99_ms: float = 100.0
+    knee_warmup_s: float = 3.0
+    knee_duration_s: float = 10.0
     resume_events: int = 1000
     resume_repeats: int = 20
+    # The soak (--only soak): 200 streams for soak_s, sampled every soak_sample_s.
+    soak_s: float = 600.0
+    soak_sample_s: float = 10.0
     # Before each measurement: wait (up to quiet_wait_s) for other processes to leave the
     # two cores alone, judged over quiet_sample_s windows.
     quiet_wait_s: float = 45.0
@@ -95,6 +109,11 @@ QUICK_PLAN = Plan(
     stream_duration_s=2.5,
     calibration_duration_s=2.2,
     resume_repeats=5,
+    knee_steps=(100, 200, 400),
+    knee_warmup_s=0.8,
+    knee_duration_s=2.5,
+    soak_s=60.0,
+    soak_sample_s=5.0,
     quiet_wait_s=0.0,
     quiet_sample_s=0.25,
     hold_before_s=0.3,
@@ -122,6 +141,21 @@ def full_stack(label: str = "(a) full stack", **env: str) -> ServerSpec:
         login=True,
         ready_event="chat:ready",
     )
+
+
+# What each provider-shaped stream is asked (the model answers every message the same way).
+PROVIDER_TEXT = "what is (1234 + 5678) * 3 / 2?"
+
+
+def provider_stack(tokens_per_s: str) -> ServerSpec:
+    """The full stack answering with bench/provider_model.py and the calculator tool."""
+    spec = full_stack(
+        label="(a) full stack, provider-shaped model",
+        WS_DEMO_TOKENS_PER_S=tokens_per_s,
+        WS_AGENT="bench.provider_model:build",
+        WS_AGENT_TOOLS="server.agent.calculator:calculator_tool",
+    )
+    return replace(spec, key="full_provider")
 
 
 def full_stack_without_checkpoints(**env: str) -> ServerSpec:
@@ -310,16 +344,23 @@ async def measure_stream(
     duration_s: float,
     tag: str,
     token_ms: float | None = None,
+    provider: bool = False,
 ) -> dict[str, Any]:
     quiet = await quiet_gate(plan, server)
     window = CpuWindow(server)
+    shape: dict[str, Any] = {"text": plan.stream_text, "tokens_per_s": plan.stream_tokens_per_s}
+    if provider:
+        shape = {
+            "text": PROVIDER_TEXT,
+            "tokens_per_s": plan.provider_tokens_per_s,
+            "token_sizes": list(provider_model.SIZES),
+        }
     result = await run_generator(
         {
             "mode": "stream",
             "url": server.url,
             "clients": clients,
-            "text": plan.stream_text,
-            "tokens_per_s": plan.stream_tokens_per_s,
+            **shape,
             "warmup_s": warmup_s,
             "duration_s": duration_s,
             "tag": tag,
@@ -336,7 +377,8 @@ async def measure_stream(
         f"  {clients} streams: token-to-receipt lag p50 {lag.get('p50', 0):.1f} ms, "
         f"p99 {lag.get('p99', 0):.1f} ms (emit-to-receipt p99 {emit.get('p99', 0):.1f} ms); "
         f"{result['frames_per_s']:,.0f} frames/s, {result['tokens_delivered_per_s']:,.0f} of "
-        f"{result['tokens_offered_per_s']:,.0f} tokens/s; server CPU {window.percent or 0:.0f}%"
+        f"{result['tokens_offered_per_s']:,.0f} tokens/s; server CPU {window.percent or 0:.0f}%; "
+        f"runs whole {result['runs_whole']}, short {result['runs_short']}"
     )
     return result
 
@@ -378,12 +420,178 @@ async def scenario_stream(plan: Plan, workdir: Path) -> dict[str, Any]:
             "nockpt",
             token_ms=pace,
         )
+    # The provider shape: its own pace, measured alone first, then 200 streams of it.
+    shaped = provider_stack(f"{plan.provider_tokens_per_s:g}")
+    async with running(shaped, workdir) as server:
+        progress(f"{shaped.label}: scenario 3, one stream alone (calibration)")
+        provider_cal = await measure_stream(
+            server, plan, 1, 0.5, plan.calibration_duration_s, "pcal", provider=True
+        )
+        provider_pace = provider_cal["pace_ms_per_token"].get("p50")
+        progress(f"{shaped.label}: scenario 3, {plan.stream_clients} concurrent streams")
+        provider = await measure_stream(
+            server,
+            plan,
+            plan.stream_clients,
+            plan.stream_warmup_s,
+            plan.stream_duration_s,
+            "prov",
+            token_ms=provider_pace,
+            provider=True,
+        )
     return {
         "calibration_1_stream": calibration,
         "streams": main,
         "streams_no_checkpoints": unchecked,
+        "provider_calibration_1_stream": provider_cal,
+        "provider_streams": provider,
         "label": spec.label,
     }
+
+
+async def scenario_knee(plan: Plan, workdir: Path) -> dict[str, Any]:
+    """More and more streams of the demo shape on one server process, until p99 lag passes
+    knee_max_p99_ms: the knee is the most streams measured under it."""
+    rate = plan.stream_tokens_per_s
+    steps: list[dict[str, Any]] = []
+    knee = None
+    for clients in plan.knee_steps:
+        # A fresh server per step: no step inherits the last one's history or heap.
+        async with running(full_stack(WS_DEMO_TOKENS_PER_S=f"{rate:g}"), workdir) as server:
+            progress(f"scenario knee: {clients} streams at {rate:g} tokens/s")
+            result = await measure_stream(
+                server,
+                plan,
+                clients,
+                plan.knee_warmup_s,
+                plan.knee_duration_s,
+                f"knee{clients}",
+                token_ms=1000 / rate,
+            )
+        steps.append(result)
+        p99 = result["lag_schedule_ms"].get("p99")
+        if p99 is None or p99 > plan.knee_max_p99_ms:
+            break
+        knee = clients
+    return {"max_p99_ms": plan.knee_max_p99_ms, "knee_streams": knee, "steps": steps}
+
+
+SOAK_REPLAY_MAX_EVENTS = 1000
+
+
+async def scenario_soak(plan: Plan, workdir: Path) -> dict[str, Any]:
+    """200 streams for soak_s: the server's RSS and its per-connection tables, sampled as it
+    goes and once more after every client left."""
+    # The replay store keeps up to WS_REPLAY_MAX_EVENTS events per user (10,000 by default,
+    # about 400 s of these streams): 1,000 lets it reach its bound within the first minute,
+    # so the rest of the soak shows whether anything else grows.
+    spec = full_stack(
+        WS_DEMO_TOKENS_PER_S=f"{plan.stream_tokens_per_s:g}",
+        WS_REPLAY_MAX_EVENTS=str(SOAK_REPLAY_MAX_EVENTS),
+    )
+    spec = replace(
+        spec,
+        key="full_soak",
+        argv=[PY, "-m", "bench.servers.fullstack_variant", "--bench-tables"],
+        env={**spec.env, "WS_HOST": "127.0.0.1", "WS_PORT": "{port}"},
+    )
+    samples: list[dict[str, Any]] = []
+    heap: dict[str, Any] = {}
+    async with running(spec, workdir) as server:
+        baseline = await asyncio.to_thread(_tables, server)
+        sampler: asyncio.Task[None] | None = None
+
+        async def sample_forever(started: float) -> None:
+            loop = asyncio.get_running_loop()
+            while True:
+                tables = await asyncio.to_thread(_tables, server)
+                collections = await asyncio.to_thread(_tables, server, "gc")
+                samples.append(
+                    {
+                        "t_s": round(loop.time() - started, 1),
+                        "rss_kib": server.rss_kib(),
+                        "tables": tables,
+                        "gc": collections,
+                    }
+                )
+                await asyncio.sleep(plan.soak_sample_s)
+
+        async def on_mark(name: str, arg: str, gen: Generator) -> None:
+            nonlocal sampler
+            if name == "measure_start":
+                heap["start"] = await asyncio.to_thread(_tables, server, "objects")
+                window.begin()
+                sampler = asyncio.create_task(sample_forever(asyncio.get_running_loop().time()))
+            elif name == "measure_end":
+                window.end()
+                if sampler is not None:
+                    sampler.cancel()
+                heap["end"] = await asyncio.to_thread(_tables, server, "objects")
+                # The same after a full collection: garbage in cycles waiting for one, or not.
+                heap["end_collected"] = await asyncio.to_thread(
+                    _tables, server, "objects?collect=1"
+                )
+
+        window = CpuWindow(server)
+        progress(f"{spec.label}: soak, {plan.stream_clients} streams for {plan.soak_s:.0f}s")
+        result = await run_generator(
+            {
+                "mode": "stream",
+                "url": server.url,
+                "clients": plan.stream_clients,
+                "text": plan.stream_text,
+                "tokens_per_s": plan.stream_tokens_per_s,
+                "warmup_s": 2.0,
+                "duration_s": plan.soak_s,
+                "tag": "soak",
+                "token_ms": 1000 / plan.stream_tokens_per_s,
+                **server.spec.generator_options(),
+            },
+            on_mark,
+            timeout_s=300 + plan.soak_s,
+        )
+        result.update(window.as_dict())
+        # Every client has closed: each table should be back where it started.
+        await asyncio.sleep(3.0)
+        after = await asyncio.to_thread(_tables, server)
+        rss_after = server.rss_kib()
+    slope = _slope_kib_per_min(samples)
+    progress(
+        f"  soak: RSS {samples[0]['rss_kib'] / 1024:.0f} -> {samples[-1]['rss_kib'] / 1024:.0f} "
+        f"MiB, slope over the second half {slope:+.1f} KiB/min; tables after: {after}"
+    )
+    return {
+        "replay_max_events": SOAK_REPLAY_MAX_EVENTS,
+        "duration_s": plan.soak_s,
+        "clients": plan.stream_clients,
+        "samples": samples,
+        "rss_slope_kib_per_min": slope,
+        "tables_baseline": baseline,
+        "tables_after": after,
+        "rss_after_clients_left_kib": rss_after,
+        "heap": heap,
+        "streams": result,
+    }
+
+
+def _tables(server: ServerProcess, what: str = "tables") -> dict[str, Any]:
+    with urllib.request.urlopen(f"{server.url}/bench/{what}", timeout=5) as response:
+        tables: dict[str, Any] = json.loads(response.read())
+        return tables
+
+
+def _slope_kib_per_min(samples: list[dict[str, Any]]) -> float:
+    """Least-squares slope of RSS over the second half of the samples (the first half is
+    warm-up: the heap and the stores fill to their working size)."""
+    half = samples[len(samples) // 2 :]
+    if len(half) < 2:
+        return 0.0
+    xs: list[float] = [float(s["t_s"]) / 60 for s in half]
+    ys = [float(s["rss_kib"]) for s in half]
+    mean_x, mean_y = statistics.fmean(xs), statistics.fmean(ys)
+    var = sum((x - mean_x) ** 2 for x in xs)
+    covariance: float = sum((x - mean_x) * (y - mean_y) for x, y in zip(xs, ys, strict=True))
+    return covariance / var
 
 
 # The full stack set up for scenario 4: the demo model at full speed, one delta per token.
@@ -500,7 +708,9 @@ async def run(plan: Plan, only: tuple[str, ...]) -> dict[str, Any]:
         "rtt": scenario_rtt,
         "hold": scenario_hold,
         "stream": scenario_stream,
+        "knee": scenario_knee,
         "resume": scenario_resume,
+        "soak": scenario_soak,
     }
     with make_workdir() as tmp:
         workdir = Path(tmp)
@@ -546,7 +756,9 @@ def main() -> None:
             parser.error("run --only history on its own")
         history.main(args.quick, args.out)
         return
-    unknown = set(only) - set(SCENARIOS)
+    if "soak" in only and only != ("soak",):
+        parser.error("run --only soak on its own")
+    unknown = set(only) - {*SCENARIOS, "soak"}
     if unknown:
         parser.error(f"unknown scenarios {sorted(unknown)}")
     check_tools()
@@ -558,7 +770,11 @@ def main() -> None:
     )
     results = asyncio.run(run(plan, only))
     args.out.mkdir(parents=True, exist_ok=True)
-    paths = report.write(results, args.out)
+    if only == ("soak",):
+        # Results of its own: latest.* stays the last run of the main scenarios.
+        paths = report.write_soak(results, args.out)
+    else:
+        paths = report.write(results, args.out)
     print()
     print(paths["md_text"])
     shown = [p.relative_to(ROOT) if p.is_relative_to(ROOT) else p for p in paths["files"]]

@@ -304,6 +304,14 @@ async function hold() {
 async function stream() {
   const { clients, text, tokens_per_s: rate, warmup_s: warmupS, duration_s: durationS } = opts;
   const list = await tokens(clients, `bench-stream-${opts.tag ?? "s"}`);
+  // The provider shape (bench/provider_model.py): tokens of these sizes, cycled per turn.
+  const sizes = opts.token_sizes ?? null;
+  const tokenAt = (chars) => {
+    let k = 0;
+    let total = 0;
+    while (total < chars) total += sizes[k++ % sizes.length];
+    return k;
+  };
   const nominalMs = 1000 / rate;
   // Deltas seen in the window: receipt time, run anchor, index of the last token.
   const seen = [];
@@ -316,7 +324,15 @@ async function stream() {
   let measureStart = Number.POSITIVE_INFINITY;
   let measureEnd = Number.POSITIVE_INFINITY;
   let ending = false;
-  const totals = { frames: 0, deltas: 0, tokens: 0, runs_completed: 0, runs_failed: 0 };
+  const totals = {
+    frames: 0,
+    deltas: 0,
+    tokens: 0,
+    runs_completed: 0,
+    runs_failed: 0,
+    runs_whole: 0,
+    runs_short: 0,
+  };
   const inWindow = (t) => t >= measureStart && t < measureEnd;
 
   const startClient = async (i) => {
@@ -340,12 +356,34 @@ async function stream() {
       if (name === "agent:run_started") {
         // Token k of the run is due at run start + (k - 1) * pace. The model starts after this
         // event is emitted, so anchoring on its `ts` can only overstate the lag.
-        run = { id: data.run_id, anchor: parseTs(data.ts), first: null, last: null };
+        run = { id: data.run_id, anchor: parseTs(data.ts), first: null, last: null, chars: 0 };
+      } else if (name === "agent:tool_result" && run && data.run_id === run.id && sizes) {
+        // The provider shape: the model's second turn starts after the tool's result is sent,
+        // its tokens counted afresh from there.
+        run.anchor = parseTs(data.ts);
+        run.chars = 0;
+        run.lastK = 0;
+        run.first = null; // the pace is read over the answering turn
+        run.answering = true;
       } else if (name === "agent:delta" && run && data.run_id === run.id) {
-        const words = data.text.trim().split(/\s+/);
-        const k = Number(words[words.length - 1]);
+        let k;
+        let words;
+        if (sizes) {
+          // Deltas hold whole tokens of known sizes: k is the token the delta's text ends with.
+          run.chars += data.text.length;
+          k = tokenAt(run.chars);
+          words = [];
+          words.length = k - (run.lastK ?? 0);
+          run.lastK = k;
+        } else {
+          words = data.text.trim().split(/\s+/);
+          k = Number(words[words.length - 1]);
+        }
+        run.text = (run.text ?? "") + data.text;
         const emitted = parseTs(data.ts);
-        if (run.first === null && endedAt !== null && inWindow(t)) betweenRuns.push(t - endedAt);
+        if (run.first === null && !run.answering && endedAt !== null && inWindow(t)) {
+          betweenRuns.push(t - endedAt);
+        }
         run.first ??= [k, emitted];
         run.last = [k, emitted];
         if (inWindow(t)) {
@@ -356,8 +394,14 @@ async function stream() {
           totals.tokens += words.length;
         }
       } else if (name === "agent:run_completed" || name === "agent:run_failed" || name === "agent:run_stopped") {
-        if (name === "agent:run_completed") totals.runs_completed += 1;
-        else totals.runs_failed += 1;
+        if (name === "agent:run_completed") {
+          totals.runs_completed += 1;
+          // Every token delivered, in order: the deltas make up the stored answer's text.
+          if (run && data.run_id === run.id) {
+            if ((run.text ?? "") === data.message?.text) totals.runs_whole += 1;
+            else totals.runs_short += 1;
+          }
+        } else totals.runs_failed += 1;
         if (run?.first && run.last[0] > run.first[0] && inWindow(t)) {
           paces.push((run.last[1] - run.first[1]) / (run.last[0] - run.first[0]));
         }
@@ -410,6 +454,8 @@ async function stream() {
     tokens_offered_per_s: clients * rate,
     runs_completed: totals.runs_completed,
     runs_failed: totals.runs_failed,
+    runs_whole: totals.runs_whole,
+    runs_short: totals.runs_short,
     generator_cpu_percent: genCpu,
   };
 }

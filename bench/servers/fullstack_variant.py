@@ -8,6 +8,8 @@ outside: the evidence for docs/performance.md's tuning list (`make bench-tuning`
     --inline-handlers  python-socketio's async_handlers=False: each event's handler runs on
                      its connection's reader task instead of a new Task per event
     --no-checkpoints answers are not checkpointed to the database while they stream
+    --bench-tables   adds GET /bench/tables: the size of each per-connection table, and
+                     GET /bench/gc: the collector's pauses since the last read (the soak)
 
 No flag: the same as `python -m server serve`. Settings still come from WS_* variables (the
 harness sets WS_WEBSOCKET_COMPRESSION=true for the deflate-accepted variant).
@@ -19,8 +21,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import os
 import sys
+import time
+from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import engineio.packet
@@ -65,6 +71,92 @@ def force_loop(factory: Any) -> None:
     web.run_app = run_app
 
 
+def bench_tables() -> None:
+    """The app gains GET /bench/tables (this bench server only, never `serve`): the size of
+    every table the server keeps per connection, as tests/server/realtime reads them."""
+    import server.app
+    from server.app_keys import CONTEXT, SIO
+
+    original = server.app.create_app
+
+    async def tables(request: web.Request) -> web.Response:
+        app = request.app
+        sio, ctx = app[SIO], app[CONTEXT]
+        eio = sio.eio
+        rooms = sio.manager.rooms
+        sids, connections, users = ctx.rate_limiter.tracked()
+        sizes = {
+            "eio.sockets": len(eio.sockets),
+            "eio._environs": len(eio._environs),
+            "eio._websockets": len(eio._websockets),
+            "eio._allowance": len(eio._allowance),
+            "eio._cutting": len(eio._cutting),
+            "eio.bad_frames": len(eio.bad_frames),
+            "eio.posts_in_flight": eio.posts_in_flight,
+            "sio.environ": len(sio.environ),
+            "sio._binary_packet": len(sio._binary_packet),
+            "manager.rooms": sum(len(room) for ns in rooms.values() for room in ns.values()),
+            "manager.pending_connect": sum(len(s) for s in sio.manager.pending_connect.values()),
+            "connections": len(ctx.connections),
+            "rate_limiter.sids": sids,
+            "rate_limiter.connections": connections,
+            "rate_limiter.users": users,
+            "connection_cap": sum(len(s) for s in ctx.connection_cap._open.values()),
+            "token_watch.states": len(ctx.token_watch._states),
+            "token_watch.timers": len(ctx.token_watch._timers),
+            "emitter._attached": sum(len(a) for a in ctx.emitter._attached.values()),
+        }
+        return web.json_response(sizes)
+
+    pauses: list[tuple[int, float]] = []
+    started: list[float] = [0.0]
+
+    def timed(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses.append((info["generation"], (time.perf_counter() - started[0]) * 1000))
+
+    gc.callbacks.append(timed)
+
+    async def collections(request: web.Request) -> web.Response:
+        taken = pauses[:]
+        del pauses[:]
+        out: dict[str, Any] = {}
+        for generation in (0, 1, 2):
+            ms = sorted(p for g, p in taken if g == generation)
+            out[str(generation)] = {
+                "count": len(ms),
+                "total_ms": round(sum(ms), 1),
+                "p50_ms": round(ms[len(ms) // 2], 2) if ms else None,
+                "max_ms": round(ms[-1], 2) if ms else None,
+            }
+        return web.json_response(out)
+
+    async def objects(request: web.Request) -> web.Response:
+        """The most numerous kinds of object the collector tracks, and the process's memory;
+        `?collect=1`: after a full collection (what is left is reachable)."""
+        freed = gc.collect() if request.query.get("collect") else None
+        counts = Counter(type(o).__qualname__ for o in gc.get_objects())
+        status = Path("/proc/self/status").read_text().splitlines()  # noqa: ASYNC240
+        memory = {
+            line.split(":")[0]: int(line.split()[1])
+            for line in status
+            if line.startswith(("RssAnon", "RssFile", "RssShmem"))
+        }
+        top = dict(counts.most_common(15))
+        return web.json_response({"kib": memory, "freed": freed, "objects": top})
+
+    def create_app(*args: Any, **kwargs: Any) -> web.Application:
+        app = original(*args, **kwargs)
+        app.router.add_get("/bench/objects", objects)
+        app.router.add_get("/bench/tables", tables)
+        app.router.add_get("/bench/gc", collections)
+        return app
+
+    server.app.create_app = create_app
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     loops = parser.add_mutually_exclusive_group()
@@ -74,6 +166,7 @@ def main() -> None:
     parser.add_argument("--no-deflate", action="store_true")
     parser.add_argument("--inline-handlers", action="store_true")
     parser.add_argument("--no-checkpoints", action="store_true")
+    parser.add_argument("--bench-tables", action="store_true")
     args = parser.parse_args()
     if args.asyncio_loop:
         force_loop(asyncio.new_event_loop)
@@ -90,6 +183,8 @@ def main() -> None:
         inline_handlers()
     if args.no_checkpoints:
         os.environ["WS_CHECKPOINT_INTERVAL_MS"] = "0"
+    if args.bench_tables:
+        bench_tables()
 
     from server.cli.main import main as serve
 
