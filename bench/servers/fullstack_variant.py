@@ -8,6 +8,7 @@ outside: the evidence for docs/performance.md's tuning list (`make bench-tuning`
     --inline-handlers  python-socketio's async_handlers=False: each event's handler runs on
                      its connection's reader task instead of a new Task per event
     --no-checkpoints answers are not checkpointed to the database while they stream
+    --gc-thresholds A,B,C  the collector's thresholds `serve` sets, instead of its own
     --bench-tables   adds GET /bench/tables: the size of each per-connection table, and
                      GET /bench/gc: the collector's pauses since the last read (the soak)
 
@@ -167,6 +168,7 @@ def main() -> None:
     parser.add_argument("--inline-handlers", action="store_true")
     parser.add_argument("--no-checkpoints", action="store_true")
     parser.add_argument("--bench-tables", action="store_true")
+    parser.add_argument("--gc-thresholds", default="")
     args = parser.parse_args()
     if args.asyncio_loop:
         force_loop(asyncio.new_event_loop)
@@ -185,6 +187,11 @@ def main() -> None:
         os.environ["WS_CHECKPOINT_INTERVAL_MS"] = "0"
     if args.bench_tables:
         bench_tables()
+    if args.gc_thresholds:
+        import server.gc_tuning
+
+        a, b, c = (int(part) for part in args.gc_thresholds.split(","))
+        server.gc_tuning.THRESHOLDS = (a, b, c)
 
     from server.cli.main import main as serve
 
