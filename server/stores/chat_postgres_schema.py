@@ -18,7 +18,8 @@ _V1: Final = chat_sql.chat_schema(
 )
 
 # Search: a stored tsvector of each title and message text under GIN indexes; 'simple'
-# lowercases without stemming or stop words, as SQLite's FTS5 tokenizer does. Runs gain a
+# lowercases without stemming or stop words, as SQLite's FTS5 tokenizer does; an answer is
+# searchable once it has ended, as in SQLite. Runs gain a
 # regeneration's key (user_id, client_msg_id) and the user message it answers; a send's key
 # and message are its user message's, so the two kinds of key never collide. runs.reply_to
 # is no foreign key: messages point to runs, and the cycle would tie deletes to an order.
@@ -27,7 +28,9 @@ _V1: Final = chat_sql.chat_schema(
 _V2: Final = """
 ALTER TABLE messages ADD COLUMN parts JSONB NOT NULL DEFAULT '[]',
     ADD COLUMN checkpoint_seq BIGINT,
-    ADD COLUMN search TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', text)) STORED;
+    ADD COLUMN search TSVECTOR GENERATED ALWAYS AS (
+        to_tsvector('simple', CASE WHEN status = 'streaming' THEN '' ELSE text END)
+    ) STORED;
 CREATE INDEX messages_search ON messages USING GIN (search);
 ALTER TABLE threads
     ADD COLUMN search TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', title)) STORED;

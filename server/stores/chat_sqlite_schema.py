@@ -11,8 +11,9 @@ _V1: Final = chat_sql.chat_schema(seq="INTEGER PRIMARY KEY AUTOINCREMENT", times
 
 
 # FTS5 indexes over the thread titles and the message texts, with the tables as their
-# external content (rowid = seq), kept in step by triggers; `rebuild` indexes the rows a
-# version 1 database already has.
+# external content (rowid = seq), kept in step by triggers; the rows a version 1 database
+# already has are indexed as the index is made. Answers still streaming are left out: their
+# text changes at every checkpoint, and they are found once they end.
 _SEARCH: Final = (
     "CREATE VIRTUAL TABLE thread_search USING fts5"
     " (title, content = 'threads', content_rowid = 'seq', prefix = '2 3')",
@@ -28,16 +29,20 @@ _SEARCH: Final = (
     "INSERT INTO thread_search (thread_search) VALUES ('rebuild')",
     "CREATE VIRTUAL TABLE message_search USING fts5"
     " (text, content = 'messages', content_rowid = 'seq', prefix = '2 3')",
+    # An answer is indexed once it has ended, not at each checkpoint while it streams.
     "CREATE TRIGGER message_search_insert AFTER INSERT ON messages BEGIN"
-    " INSERT INTO message_search (rowid, text) VALUES (new.seq, new.text); END",
+    " INSERT INTO message_search (rowid, text) SELECT new.seq, new.text"
+    " WHERE new.status != 'streaming'; END",
     "CREATE TRIGGER message_search_delete AFTER DELETE ON messages BEGIN"
     " INSERT INTO message_search (message_search, rowid, text)"
-    " VALUES ('delete', old.seq, old.text); END",
-    "CREATE TRIGGER message_search_update AFTER UPDATE OF text ON messages BEGIN"
+    " SELECT 'delete', old.seq, old.text WHERE old.status != 'streaming'; END",
+    "CREATE TRIGGER message_search_update AFTER UPDATE OF text, status ON messages BEGIN"
     " INSERT INTO message_search (message_search, rowid, text)"
-    " VALUES ('delete', old.seq, old.text);"
-    " INSERT INTO message_search (rowid, text) VALUES (new.seq, new.text); END",
-    "INSERT INTO message_search (message_search) VALUES ('rebuild')",
+    " SELECT 'delete', old.seq, old.text WHERE old.status != 'streaming';"
+    " INSERT INTO message_search (rowid, text) SELECT new.seq, new.text"
+    " WHERE new.status != 'streaming'; END",
+    "INSERT INTO message_search (rowid, text)"
+    " SELECT seq, text FROM messages WHERE status != 'streaming'",
 )
 
 # Runs gain a regeneration's key (user_id, client_msg_id) and the user message it answers;

@@ -18,11 +18,11 @@ async def _fill(server: LiveServer, turns: int, threads: int) -> str:
     client, recorder = await connect(server, [NS], {"token": await server.token(USER)})
     try:
         await recorder.wait_for(NS, "chat:ready")
-        thread_id = None
+        thread_id: str | None = None
         for n in range(turns):
-            extra = {"thread_id": thread_id} if thread_id else {}
+            extra: dict[str, str] = {"thread_id": thread_id} if thread_id else {}
             sent = await send_chat(client, f"count to {n % 3 + 1}", **extra)
-            thread_id = sent["thread_id"]
+            thread_id = str(sent["thread_id"])
             await wait_run_end(recorder, sent["run_id"])
         for n in range(threads):
             sent = await send_chat(client, f"short thread {n}")

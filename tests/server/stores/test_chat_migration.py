@@ -135,8 +135,10 @@ async def test_a_version_1_database_is_migrated_with_everything_in_it(backend: B
         assert (failed.text, failed.parts) == ("", [])
 
         # The rows already there are searchable.
-        for query, found in (("sunn", ["t1"]), ("dus col", ["t2"]), ("lisbon", ["t1"])):
+        for query, found in (("sunn", ["t1"]), ("lisbon", ["t1"])):
             assert [t.id for t in (await store.list_threads("alice", query=query)).threads] == found
+        # An answer still streaming is found once it has ended.
+        assert (await store.list_threads("alice", query="dus col")).threads == []
         assert [t.id for t in (await store.list_threads("bob", query="groc")).threads] == ["t3"]
 
         # Their keys, runs and answers carry on as if written by this release.
@@ -149,6 +151,12 @@ async def test_a_version_1_database_is_migrated_with_everything_in_it(backend: B
         )
         assert again.reply_to == lisbon[0]
         assert await backend.query("SELECT user_id FROM runs WHERE id = 'r1'") == [("alice",)]
+        # Ended, the answer is found.
+        await store.finish_assistant_message(
+            message_id="a2", parts=[TextPart(text="Cold and dusty")], status="complete"
+        )
+        dusty = await store.list_threads("alice", query="dus col")
+        assert [t.id for t in dusty.threads] == ["t2"]
 
     async with backend.opened() as reopened:
         assert await reopened.list_messages(user_id="alice", thread_id="t1") == lisbon
