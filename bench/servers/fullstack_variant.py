@@ -76,38 +76,12 @@ def bench_tables() -> None:
     """The app gains GET /bench/tables (this bench server only, never `serve`): the size of
     every table the server keeps per connection, as tests/server/realtime reads them."""
     import server.app
-    from server.app_keys import CONTEXT, SIO
+    from server.realtime.table_sizes import connection_table_sizes
 
     original = server.app.create_app
 
     async def tables(request: web.Request) -> web.Response:
-        app = request.app
-        sio, ctx = app[SIO], app[CONTEXT]
-        eio = sio.eio
-        rooms = sio.manager.rooms
-        sids, connections, users = ctx.rate_limiter.tracked()
-        sizes = {
-            "eio.sockets": len(eio.sockets),
-            "eio._environs": len(eio._environs),
-            "eio._websockets": len(eio._websockets),
-            "eio._allowance": len(eio._allowance),
-            "eio._cutting": len(eio._cutting),
-            "eio.bad_frames": len(eio.bad_frames),
-            "eio.posts_in_flight": eio.posts_in_flight,
-            "sio.environ": len(sio.environ),
-            "sio._binary_packet": len(sio._binary_packet),
-            "manager.rooms": sum(len(room) for ns in rooms.values() for room in ns.values()),
-            "manager.pending_connect": sum(len(s) for s in sio.manager.pending_connect.values()),
-            "connections": len(ctx.connections),
-            "rate_limiter.sids": sids,
-            "rate_limiter.connections": connections,
-            "rate_limiter.users": users,
-            "connection_cap": sum(len(s) for s in ctx.connection_cap._open.values()),
-            "token_watch.states": len(ctx.token_watch._states),
-            "token_watch.timers": len(ctx.token_watch._timers),
-            "emitter._attached": sum(len(a) for a in ctx.emitter._attached.values()),
-        }
-        return web.json_response(sizes)
+        return web.json_response(connection_table_sizes(request.app))
 
     pauses: list[tuple[int, float]] = []
     started: list[float] = [0.0]

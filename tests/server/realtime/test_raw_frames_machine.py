@@ -46,7 +46,7 @@ from loguru import logger
 from schemas.ack import AckError, ErrorCode
 from schemas.auth import ConnectRefusal, RefusalCode
 from schemas.registry import CHAT, CLIENT_EVENTS, SYSTEM
-from server.app_keys import CONTEXT, SIO
+from server.realtime.table_sizes import connection_table_sizes
 from server.settings import Settings
 from tests.harness import LiveServer, connect, live_server
 from tests.loop_thread import LoopThread, without_ws_environment
@@ -447,32 +447,7 @@ class Rig(LoopThread):
 
     def tables(self) -> dict[str, int]:
         """The size of every table the server keeps per connection. Read on the loop."""
-        sio = self.live.app[SIO]
-        eio = sio.eio
-        ctx = self.live.app[CONTEXT]
-        rooms = sio.manager.rooms
-        tracked_sids, tracked_connections, tracked_users = ctx.rate_limiter.tracked()
-        return {
-            "eio.sockets": len(eio.sockets),
-            "eio._environs": len(eio._environs),
-            "eio._websockets": len(eio._websockets),
-            "eio._allowance": len(eio._allowance),
-            "eio._cutting": len(eio._cutting),
-            "eio.bad_frames": len(eio.bad_frames),
-            "eio.posts_in_flight": eio.posts_in_flight,
-            "sio.environ": len(sio.environ),
-            "sio._binary_packet": len(sio._binary_packet),
-            "manager.rooms": sum(len(room) for ns in rooms.values() for room in ns.values()),
-            "manager.pending_connect": sum(len(s) for s in sio.manager.pending_connect.values()),
-            "connections": len(ctx.connections),
-            "rate_limiter.sids": tracked_sids,
-            "rate_limiter.connections": tracked_connections,
-            "rate_limiter.users": tracked_users,
-            "connection_cap": sum(len(s) for s in ctx.connection_cap._open.values()),
-            "token_watch.states": len(ctx.token_watch._states),
-            "token_watch.timers": len(ctx.token_watch._timers),
-            "emitter._attached": sum(len(a) for a in ctx.emitter._attached.values()),
-        }
+        return connection_table_sizes(self.live.app)
 
     async def settled(self, baseline: dict[str, int], within_s: float) -> dict[str, int]:
         """The tables once none is above `baseline`, or as they are after `within_s`."""
