@@ -15,6 +15,8 @@ from server.stores.chat_records import ThreadRecord
 from server.stores.chat_store import ChatStore, NotFoundError
 
 _NO_THREAD = "No such thread"
+# How long a delete waits for answers it stopped on other nodes to end.
+_REMOTE_STOP_WAIT_S = 5.0
 
 
 def thread_view(record: ThreadRecord) -> ThreadView:
@@ -67,17 +69,27 @@ class Threads:
         except NotFoundError:
             raise AppError(ErrorCode.NOT_FOUND, _NO_THREAD) from None
         # A running answer is stopped and has stored its outcome before its thread goes.
-        for run in self._runs.in_thread(thread_id):
-            if run.user_id == user_id and run.task is not None:
+        local = [run for run in self._runs.in_thread(thread_id) if run.user_id == user_id]
+        for run in local:
+            if run.task is not None:
                 run.task.cancel()
                 await asyncio.gather(run.task, return_exceptions=True)
-        if self._control is not None:
-            local = {run.run_id for run in self._runs.in_thread(thread_id)}
-            for run_id in running:
-                if run_id not in local:
-                    await self._control.stop(user_id, run_id)
+        remote = set(running) - {run.run_id for run in local}
+        if remote and self._control is not None:
+            for run_id in remote:
+                await self._control.stop(user_id, run_id)
+            await self._until_ended(user_id, thread_id)
         try:
             await self._store.delete_thread(user_id=user_id, thread_id=thread_id)
         except NotFoundError:
             raise AppError(ErrorCode.NOT_FOUND, _NO_THREAD) from None
         await self._emitter.to_user(user_id, ChatThreadDeleted(thread_id=thread_id))
+
+    async def _until_ended(self, user_id: str, thread_id: str) -> None:
+        """Wait (a while at most) for answers stopped on other nodes to store their end."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + _REMOTE_STOP_WAIT_S
+        while loop.time() < deadline:
+            if not await self._store.streaming_runs(user_id=user_id, thread_id=thread_id):
+                return
+            await asyncio.sleep(0.05)

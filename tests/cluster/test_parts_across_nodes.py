@@ -100,3 +100,28 @@ async def test_an_approval_answered_on_another_node_reaches_the_run(
         finally:
             await owner.disconnect()
             await other.disconnect()
+
+
+async def test_a_delete_on_another_node_stops_the_answer_before_the_thread_goes(
+    make_node: NodeFactory,
+) -> None:
+    async with make_node(demo_tokens_per_s=100) as first, make_node() as second:
+        token = await first.token("alice")
+        owner, owner_events = await connect(first, [NS], {"token": token})
+        other, _ = await connect(second, [NS], {"token": token})
+        try:
+            sent = await send_chat(owner, "count to 10000")
+            await owner_events.wait_for(NS, "agent:delta", count=3)
+            ack = await other.call(
+                "chat:delete_thread", {"thread_id": sent["thread_id"]}, namespace=NS
+            )
+            assert ack == {"ok": True, "data": {"deleted": True}}
+            name, _ = await wait_run_end(owner_events, sent["run_id"])
+            assert name == "agent:run_stopped"
+            [deleted] = await owner_events.wait_for(NS, "chat:thread_deleted")
+            assert deleted["thread_id"] == sent["thread_id"]
+            names = [n for n, _ in owner_events.events[NS]]
+            assert names.index("agent:run_stopped") < names.index("chat:thread_deleted")
+        finally:
+            await owner.disconnect()
+            await other.disconnect()
