@@ -54,6 +54,7 @@ from bench.harness import (
     progress,
     run_generator,
     running,
+    show_written,
     wait_quiet,
 )
 from bench.servers.cluster_broadcast import BroadcastAnnouncer
@@ -539,10 +540,7 @@ def main(quick: bool = False, out: Path = RESULTS) -> None:
     )
     results = asyncio.run(run(plan))
     paths = write(results, out)
-    print()
-    print(paths[1].read_text())
-    shown = [p.relative_to(ROOT) if p.is_relative_to(ROOT) else p for p in paths]
-    progress(f"wrote {', '.join(str(p) for p in shown)}")
+    show_written(paths[1].read_text(), paths)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,6 +36,14 @@ _T0 = time.monotonic()
 
 def progress(text: str) -> None:
     print(f"[{time.monotonic() - _T0:7.1f}s] {text}", flush=True)
+
+
+def show_written(markdown: str, files: Sequence[Path]) -> None:
+    """Print a result's markdown, then where its files went (relative to the project)."""
+    print()
+    print(markdown)
+    shown = [p.relative_to(ROOT) if p.is_relative_to(ROOT) else p for p in files]
+    progress(f"wrote {', '.join(str(p) for p in shown)}")
 
 
 def free_port() -> int:

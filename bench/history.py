@@ -31,7 +31,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench.harness import BENCH, ROOT, progress
+from bench.harness import BENCH, progress, show_written
 from schemas.parts import MessagePart, ReasoningPart, TextPart
 from server.stores.chat_sqlite import SqliteChatStore
 
@@ -262,10 +262,7 @@ def main(quick: bool = False, out: Path = RESULTS) -> None:
     progress(f"netra-ws history bench ({'quick' if quick else 'full'})")
     results = asyncio.run(run(plan))
     paths = write(results, out)
-    print()
-    print(paths[1].read_text())
-    shown = [p.relative_to(ROOT) if p.is_relative_to(ROOT) else p for p in paths]
-    progress(f"wrote {', '.join(str(p) for p in shown)}")
+    show_written(paths[1].read_text(), paths)
 
 
 if __name__ == "__main__":

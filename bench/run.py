@@ -48,6 +48,7 @@ from bench.harness import (
     raise_fd_limit,
     run_generator,
     running,
+    show_written,
     wait_quiet,
 )
 
@@ -775,10 +776,7 @@ def main() -> None:
         paths = report.write_soak(results, args.out)
     else:
         paths = report.write(results, args.out)
-    print()
-    print(paths["md_text"])
-    shown = [p.relative_to(ROOT) if p.is_relative_to(ROOT) else p for p in paths["files"]]
-    progress(f"wrote {', '.join(str(p) for p in shown)}")
+    show_written(paths["md_text"], paths["files"])
 
 
 if __name__ == "__main__":
