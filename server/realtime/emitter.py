@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections import Counter
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
@@ -127,6 +127,15 @@ class Emitter:
         finally:
             EMITTING.reset(token)
         self._metrics.packets_out.inc()
+
+    async def packets(self, eio_sid: str, pkts: list[eio_packet.Packet]) -> None:
+        """Several packets queued on one connection with no wait between them (a replay)."""
+        token = EMITTING.set(True)
+        try:
+            await self._sio.eio.send_packets(eio_sid, pkts)
+        finally:
+            EMITTING.reset(token)
+        self._metrics.packets_out.inc(len(pkts))
 
     async def to_connection(self, sid: str, payload: ServerPayload) -> None:
         """A direct reply to one local connection (hello, ready, errors)."""
@@ -319,15 +328,14 @@ class Emitter:
             follower.through = replay.events[-1].seq
 
     async def _replay_to(
-        self, eio_sid: str | None, namespace: str, events: Iterable[StoredEvent]
+        self, eio_sid: str | None, namespace: str, events: Sequence[StoredEvent]
     ) -> None:
         """Queue stored events on one connection, each encoded once, in seq order."""
-        sent: Counter[str] = Counter()
-        for event in events:
-            if eio_sid is not None:
-                await self.packet(eio_sid, event_packet(namespace, event.name, event.data))
-            sent[event.name] += 1
-        for name, count in sent.items():
+        if eio_sid is not None and events:
+            await self.packets(
+                eio_sid, [event_packet(namespace, event.name, event.data) for event in events]
+            )
+        for name, count in Counter(event.name for event in events).items():
             self._metrics.count_out(name, count)
 
     def _check_outbound(self, sids: Iterable[str], namespace: str) -> None:

@@ -61,6 +61,18 @@ class GuardedEngine(TriggerEvent, LogErrorOnce, PollingPost, AiohttpWebSocketDri
         self._cutting: set[str] = set()
         self._tasks: set[asyncio.Task[None]] = set()
 
+    async def send_packets(self, eio_sid: str, pkts: list[packet.Packet]) -> None:
+        """Queue packets on one connection at once, in order (a resume's replay): what
+        `send_packet` does for each, with one lookup and one liveness check for all."""
+        socket = self.sockets.get(eio_sid)
+        if socket is None:
+            self.logger.warning("Cannot send to sid %s", eio_sid)
+            return
+        if await socket.check_ping_timeout():
+            queue = socket.queue
+            for pkt in pkts:
+                queue.put_nowait(pkt)  # unbounded: put would never wait either
+
     def backlog(self, eio_sid: str) -> int:
         socket = self.sockets.get(eio_sid)
         return 0 if socket is None else int(socket.queue.qsize())

@@ -1,8 +1,7 @@
 """User-stream events encoded once for all their recipients and replays.
 
-`event_packet` builds the Engine.IO MESSAGE with the server's own packet class
-(server/realtime/overrides/packet_codec.py); the same Engine.IO packet, which caches its own
-text, is queued for each connection.
+`event_packet` builds the Engine.IO MESSAGE carrying a Socket.IO EVENT: the same Engine.IO
+packet, which caches its own text, is queued for each connection.
 """
 
 from __future__ import annotations
@@ -12,10 +11,20 @@ from typing import Any
 from engineio import packet as eio_packet
 from socketio import packet
 
+from server.realtime.json_codec import try_dumps
 from server.realtime.overrides.packet_codec import ServerPacket
+
+_EVENT = str(packet.EVENT)
 
 
 def event_packet(namespace: str, name: str, data: dict[str, Any]) -> eio_packet.Packet:
     """The Engine.IO MESSAGE carrying the Socket.IO EVENT `[name, data]` on `namespace`."""
-    event = ServerPacket(packet.EVENT, data=[name, data], namespace=namespace)
-    return eio_packet.Packet(eio_packet.MESSAGE, event.encode())
+    encoded = try_dumps([name, data])
+    if encoded is None or namespace == "/":
+        # What orjson cannot encode, and the default namespace's header, as the codec does.
+        text = ServerPacket(packet.EVENT, data=[name, data], namespace=namespace).encode()
+    else:
+        # The text ServerPacket.encode writes (type, namespace, comma, JSON), without building
+        # the packet object: a replay encodes a thousand of these at once.
+        text = _EVENT + namespace + "," + encoded
+    return eio_packet.Packet(eio_packet.MESSAGE, text)

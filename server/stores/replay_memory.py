@@ -92,7 +92,7 @@ class MemoryReplayStore:
             return Replay(position=position, events=None)
         skip = last_seq + 1 - oldest
         events = [
-            StoredEvent(seq=seq, name=name, data=data, epoch=self.epoch)
+            StoredEvent(seq, name, data, epoch)  # the caller's epoch is ours (checked above)
             for seq, name, data in zip(
                 range(last_seq + 1, position.head_seq + 1),
                 islice(stream.names, skip, None),

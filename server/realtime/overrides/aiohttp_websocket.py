@@ -6,7 +6,8 @@ table is module-wide upstream).
   connection and CPU on every frame, docs/performance.md); the connection's transport is
   handed to the engine (`websocket_opened`), which aborts it when its writer is stuck; the
   socket is served by websocket_loop.py instead of `AsyncSocket._websocket_handler`.
-- `send` becomes `write_frame`, without its per-frame coroutine-function check.
+- `send` becomes `write_frame`, without its per-frame coroutine-function check, and
+  `write_frames`, several at once (websocket_batch.py).
 - `wait`: a frame over `max_http_buffer_size`, which aiohttp closes with 1009 and upstream
   sees only as a transport error, is named (`frame_too_large`).
 """
@@ -22,6 +23,7 @@ from aiohttp.web import WebSocketResponse
 from engineio.async_drivers.aiohttp import WebSocket
 
 from server.realtime.overrides.upstream import Upstream
+from server.realtime.overrides.websocket_batch import send_texts
 from server.realtime.overrides.websocket_loop import run_websocket
 
 UPSTREAM = (
@@ -90,6 +92,14 @@ class GuardedWebSocket(WebSocket):  # type: ignore[misc]
             await self._sock.send_bytes(message)
         else:
             await self._sock.send_str(message)
+
+    async def write_frames(self, messages: list[str | bytes]) -> None:
+        texts = [message for message in messages if isinstance(message, str)]
+        if len(texts) == len(messages):
+            await send_texts(self._sock, texts)
+        else:
+            for message in messages:
+                await self.write_frame(message)
 
     async def wait(self) -> Any:
         msg = await self._sock.receive()

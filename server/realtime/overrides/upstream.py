@@ -25,7 +25,11 @@ from typing import Any, Literal
 Part = Literal["source", "signature", "keys"]
 
 _PACKAGE = "server.realtime.overrides"
-_DISTRIBUTIONS = {"engineio": "python-engineio", "socketio": "python-socketio"}
+_DISTRIBUTIONS = {
+    "engineio": "python-engineio",
+    "socketio": "python-socketio",
+    "aiohttp": "aiohttp",
+}
 
 
 @dataclass(frozen=True)

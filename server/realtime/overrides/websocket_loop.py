@@ -6,11 +6,11 @@ Upstream reads each frame through a new Task wrapped in `asyncio.wait_for`, and 
 awaits each queue read through `wait_for`, which on Python 3.11 is one more Task per packet
 sent. Here each side has one idle deadline for the life of the connection (even
 `asyncio.timeout` would build and reschedule a timer per packet), and the writer takes what
-is already queued without waiting at all. A text MESSAGE (every Socket.IO packet) goes
-straight to the server's message handler, skipping a decode that would only find it is not
-JSON (unless python-engineio's packet log is on, whose lines it would skip). A frame that is
-not an Engine.IO packet is counted as a bad frame (server/realtime/engine.py), not logged
-with a traceback as upstream does.
+is already queued without waiting at all, several frames in one write (websocket_batch.py).
+A text MESSAGE (every Socket.IO packet) goes straight to the server's message handler,
+skipping a decode that would only find it is not JSON (unless python-engineio's packet log
+is on, whose lines it would skip). A frame that is not an Engine.IO packet is counted as a
+bad frame (server/realtime/engine.py), not logged with a traceback as upstream does.
 """
 
 from __future__ import annotations
@@ -45,11 +45,17 @@ UPSTREAM = (
 )
 
 
+# The most packets one write takes from the queue: a replay of thousands is written in
+# slices, so its memory is bounded and flow control runs between them.
+_BATCH_FRAMES = 256
+
+
 class FrameSocket(Protocol):
     """The websocket as aiohttp_websocket.py drives it."""
 
     async def wait(self) -> Any: ...
     async def write_frame(self, message: str | bytes) -> None: ...
+    async def write_frames(self, messages: list[str | bytes]) -> None: ...
     async def close(self) -> None: ...
 
 
@@ -120,9 +126,24 @@ async def _write(socket: Any, ws: FrameSocket, idle_s: float) -> None:
         queue.task_done()
         if pkt is None:
             break  # the connection is closing
+        # What else is already queued (a replay, a burst) goes out in the same write.
+        frames = [pkt.encode()]
+        closing = False
+        while len(frames) < _BATCH_FRAMES and not queue.empty():
+            pkt = queue.get_nowait()
+            queue.task_done()
+            if pkt is None:
+                closing = True
+                break
+            frames.append(pkt.encode())
         try:
-            await ws.write_frame(pkt.encode())
+            if len(frames) == 1:
+                await ws.write_frame(frames[0])
+            else:
+                await ws.write_frames(frames)
         except BaseException:
+            break
+        if closing:
             break
     deadline.settle()
     await ws.close()

@@ -69,6 +69,9 @@ class RecordingSio:
     async def send_packet(self, eio_sid: str, pkt: eio_packet.Packet) -> None:
         self.packets.append((eio_sid, pkt.encode()))
 
+    async def send_packets(self, eio_sid: str, pkts: list[eio_packet.Packet]) -> None:
+        self.packets.extend((eio_sid, pkt.encode()) for pkt in pkts)
+
 
 def _events(texts: list[str]) -> list[tuple[str, dict[str, object]]]:
     """Engine.IO MESSAGE text of a Socket.IO EVENT on /chat, as the client decodes it."""

@@ -2,8 +2,9 @@
 refusals, hello and ready, user-stream events and replays, acks (ok and error), error events,
 answers to bad frames, room and namespace sends.
 
-Each packet reaching python-engineio's `send_packet` (where every server MESSAGE goes) is
-recorded with whether the Emitter was sending it."""
+Each packet reaching python-engineio's `send_packet` (where every server MESSAGE goes), or the
+engine's `send_packets` (a replay's batch), is recorded with whether the Emitter was sending
+it."""
 
 from __future__ import annotations
 
@@ -36,7 +37,14 @@ async def watched(
                 sent.append((str(pkt.data)[:40], EMITTING.get()))
             return await original(eio_sid, pkt)
 
+        original_batch = engine.send_packets
+
+        async def send_packets(eio_sid: str, pkts: list[eio_packet.Packet]) -> Any:
+            sent.extend((str(pkt.data)[:40], EMITTING.get()) for pkt in pkts)
+            return await original_batch(eio_sid, pkts)
+
         monkeypatch.setattr(engine, "send_packet", send_packet)
+        monkeypatch.setattr(engine, "send_packets", send_packets)
         yield server, sent
 
 
