@@ -1,7 +1,8 @@
 """Token expiry on long-lived connections: warn before it, cut the connection after it.
 
-One timer handle per connection (no task until a timer fires), so idle connections cost
-next to nothing. A refreshed token simply makes the next check find a later expiry.
+One timer per connection and namespace, on the loop's timer wheel (no task until a timer
+fires), so idle connections cost next to nothing. A refreshed token simply makes the next
+check find a later expiry.
 """
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 import socketio
@@ -18,6 +20,7 @@ from schemas.registry import SYSTEM
 from schemas.system import SystemTokenExpiring
 from server.realtime.connection import ConnectionState
 from server.realtime.emitter import Emitter
+from server.realtime.timer_wheel import Timer, timer_wheel
 
 Key = tuple[str, str]  # (namespace, sid)
 
@@ -30,7 +33,7 @@ class TokenWatch:
         self._emitter = emitter
         self._warn_before_s = warn_before_s
         self._grace_s = grace_s
-        self._timers: dict[Key, asyncio.TimerHandle] = {}
+        self._timers: dict[Key, Timer] = {}
         self._states: dict[Key, ConnectionState] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
@@ -66,13 +69,12 @@ class TokenWatch:
         remaining = (state.token_expires_at - now).total_seconds()
         # A short-lived token is warned at half its remaining life rather than never.
         warn_in = remaining - min(self._warn_before_s, max(remaining, 0) / 2)
-        loop = asyncio.get_running_loop()
         action: Callable[[Key], Coroutine[Any, Any, None]]
         if not warned and key[0] == SYSTEM and warn_in > 0:
             delay, action = warn_in, self._warn
         else:
             delay, action = max(remaining, 0) + self._grace_s, self._enforce
-        self._timers[key] = loop.call_later(delay, self._spawn, action, key)
+        self._timers[key] = timer_wheel().call_later(delay, partial(self._spawn, action, key))
 
     def _spawn(self, action: Callable[[Key], Coroutine[Any, Any, None]], key: Key) -> None:
         self._timers.pop(key, None)

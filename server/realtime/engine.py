@@ -11,6 +11,8 @@
    connection is closed (`too many bad frames`).
 4. Long-polling POSTs with a body over the limit are answered 413 at once, one that does not
    arrive in time 408, and the session is closed without waiting on a queue nobody drains.
+5. A held connection keeps little: its outbound queue allocates only while in use, and its
+   pings are timers on the loop's timer wheel, not a task each (docs/performance.md).
 
 What replaces python-engineio's internals to get there lives in server/realtime/overrides/,
 one module per upstream function; this class composes them and implements their hooks.
@@ -27,9 +29,11 @@ from loguru import logger
 from server.auth.connect import client_address
 from server.realtime.bad_frames import TOO_MANY_BAD_FRAMES, BadFrameKind, BadFrames
 from server.realtime.overrides.aiohttp_websocket import AiohttpWebSocketDriver
+from server.realtime.overrides.engine_handle_connect import EngineHandleConnect
 from server.realtime.overrides.engine_trigger_event import TriggerEvent
 from server.realtime.overrides.log_error_once import LogErrorOnce
 from server.realtime.overrides.polling_post import PollingPost
+from server.realtime.overrides.socket_queue import SocketQueue
 
 FRAME_TOO_LARGE = "frame too large"
 SLOW_CONSUMER = "slow consumer"
@@ -39,7 +43,14 @@ SLOW_CONSUMER = "slow consumer"
 _CLIENT_PACKETS = frozenset({packet.PONG, packet.MESSAGE, packet.CLOSE})
 
 
-class GuardedEngine(TriggerEvent, LogErrorOnce, PollingPost, AiohttpWebSocketDriver):
+class GuardedEngine(
+    TriggerEvent,
+    LogErrorOnce,
+    PollingPost,
+    EngineHandleConnect,
+    SocketQueue,
+    AiohttpWebSocketDriver,
+):
     def __init__(
         self,
         *args: Any,

@@ -5,30 +5,33 @@ This keeps one timer for the task's life: a wait only records when it began, and
 when it fires, re-arms itself for the current wait's due time or, if that has passed,
 cancels the task. So a wait that outlives `idle_s` is cancelled as under
 `asyncio.timeout(idle_s)`, at most a fraction of a second late, and work between waits is
-never interrupted.
+never interrupted. The timer is the loop's timer wheel's (timer_wheel.py): every connection
+holds two of these for its whole life.
 """
 
 from __future__ import annotations
 
 import asyncio
 
+from server.realtime.timer_wheel import Timer, timer_wheel
+
 
 class IdleDeadline:
+    __slots__ = ("_expired", "_idle_s", "_since", "_task", "_timer", "_wheel")
+
     def __init__(self, idle_s: float) -> None:
-        self._loop = asyncio.get_running_loop()
         task = asyncio.current_task()
         if task is None:
             raise RuntimeError("IdleDeadline needs a task")
+        self._wheel = timer_wheel()
         self._task = task
         self._idle_s = idle_s
         self._since: float | None = None  # when the current wait began; None between waits
         self._expired = False
-        self._timer: asyncio.TimerHandle | None = self._loop.call_at(
-            self._loop.time() + idle_s, self._check
-        )
+        self._timer: Timer | None = self._wheel.call_later(idle_s, self._check)
 
     def begin_wait(self) -> None:
-        self._since = self._loop.time()
+        self._since = self._wheel.time()
 
     def end_wait(self) -> None:
         self._since = None
@@ -45,11 +48,11 @@ class IdleDeadline:
             self._task.uncancel()
 
     def _check(self) -> None:
-        now = self._loop.time()
+        now = self._wheel.time()
         due = now + self._idle_s if self._since is None else self._since + self._idle_s
         if self._since is not None and now >= due:
             self._timer = None
             self._expired = True
             self._task.cancel()
             return
-        self._timer = self._loop.call_at(due, self._check)
+        self._timer = self._wheel.call_at(due, self._check)
