@@ -6,7 +6,7 @@ page cannot forge it; clients that send none (servers, CLIs) are not browsers an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, MutableMapping
+from collections.abc import Awaitable, Iterable, Mapping, MutableMapping
 from typing import Any
 
 from aiohttp import web
@@ -64,8 +64,11 @@ def _own_origins(headers: Mapping[str, str], scheme: str) -> set[str]:
 
 
 def origin_middlewares(policy: OriginPolicy, sampler: SampledLog) -> list[Middleware]:
+    # Plain functions handing back the handler's awaitable, not coroutines awaiting it: a
+    # websocket's handler runs for the connection's whole life, and a coroutine middleware
+    # keeps its frame alive for as long (docs/performance.md, "Held connections").
     @web.middleware
-    async def socket_origin(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def socket_origin(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
         # Refused here, before Engine.IO, so it is refused and logged once, namespace or not.
         origin = request.headers.get("Origin")
         if (
@@ -74,16 +77,21 @@ def origin_middlewares(policy: OriginPolicy, sampler: SampledLog) -> list[Middle
             and not policy.allows_request(request, origin)
         ):
             _log_refused_origin(request, origin, sampler)
-            return web.json_response(
-                {"error": {"code": "forbidden", "message": "Origin not allowed"}}, status=403
+            return _respond(
+                web.json_response(
+                    {"error": {"code": "forbidden", "message": "Origin not allowed"}}, status=403
+                )
             )
-        return await handler(request)
+        return handler(request)
 
     @web.middleware
-    async def api_cors(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def api_cors(request: web.Request, handler: Handler) -> Awaitable[web.StreamResponse]:
         origin = request.headers.get("Origin")
         if origin is None or not request.path.startswith(API_PREFIX):
-            return await handler(request)
+            return handler(request)
+        return cors(request, handler, origin)
+
+    async def cors(request: web.Request, handler: Handler, origin: str) -> web.StreamResponse:
         allowed = policy.allows_request(request, origin)
         if request.method == "OPTIONS" and "Access-Control-Request-Method" in request.headers:
             if not allowed:
@@ -105,6 +113,10 @@ def origin_middlewares(policy: OriginPolicy, sampler: SampledLog) -> list[Middle
         return response
 
     return [socket_origin, api_cors]
+
+
+async def _respond(response: web.StreamResponse) -> web.StreamResponse:
+    return response
 
 
 def _allow(headers: MutableMapping[str, str], origin: str) -> None:
