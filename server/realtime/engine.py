@@ -12,7 +12,8 @@
 4. Long-polling POSTs with a body over the limit are answered 413 at once, one that does not
    arrive in time 408, and the session is closed without waiting on a queue nobody drains.
 5. A held connection keeps little: its outbound queue allocates only while in use, and its
-   pings are timers on the loop's timer wheel, not a task each (docs/performance.md).
+   pings are timers on the loop's timer wheel, not a task each, and its environ shares the
+   strings every handshake repeats (docs/performance.md).
 
 What replaces python-engineio's internals to get there lives in server/realtime/overrides/,
 one module per upstream function; this class composes them and implements their hooks.
@@ -34,6 +35,7 @@ from server.realtime.overrides.engine_trigger_event import TriggerEvent
 from server.realtime.overrides.log_error_once import LogErrorOnce
 from server.realtime.overrides.polling_post import PollingPost
 from server.realtime.overrides.socket_queue import SocketQueue
+from server.realtime.overrides.translate_request import TranslateRequest
 
 FRAME_TOO_LARGE = "frame too large"
 SLOW_CONSUMER = "slow consumer"
@@ -49,6 +51,7 @@ class GuardedEngine(
     PollingPost,
     EngineHandleConnect,
     SocketQueue,
+    TranslateRequest,
     AiohttpWebSocketDriver,
 ):
     def __init__(
