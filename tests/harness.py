@@ -6,7 +6,7 @@ import asyncio
 import socket
 import uuid
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -216,3 +216,12 @@ async def readyz_becomes(server: LiveServer, status: int, within_s: float = 10.0
             return
         assert loop.time() < deadline, f"/readyz stayed {got}, wanted {status}"
         await asyncio.sleep(0.1)
+
+
+async def until(condition: Callable[[], bool], within_s: float = 5.0) -> None:
+    """Wait until `condition()` holds, polled every 50 ms; fail after `within_s`."""
+    for _ in range(int(within_s / 0.05)):
+        if condition():
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"not within {within_s} s")

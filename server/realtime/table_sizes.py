@@ -18,6 +18,7 @@ def connection_table_sizes(app: web.Application) -> dict[str, int]:
         "eio.sockets": len(eio.sockets),
         "eio._environs": len(eio._environs),
         "eio._websockets": len(eio._websockets),
+        "eio._idle_writers": len(eio._idle_writers),
         "eio._allowance": len(eio._allowance),
         "eio._cutting": len(eio._cutting),
         "eio.bad_frames": len(eio.bad_frames),

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import socketio
 
 from server.app_keys import CONTEXT
 from tests.conftest import SettingsFactory
-from tests.harness import LiveServer, Recorder, connect, live_server, refusal
+from tests.harness import LiveServer, Recorder, connect, live_server, refusal, until
 
 CHAT = "/chat"
 SYSTEM = "/system"
@@ -26,14 +25,6 @@ async def client_of(server: LiveServer, user: str) -> tuple[socketio.AsyncClient
 async def ping(client: socketio.AsyncClient) -> dict[str, Any]:
     ack: dict[str, Any] = await client.call("system:ping", {"client_time": 1}, namespace=SYSTEM)
     return ack
-
-
-async def until(condition: Callable[[], bool], within_s: float = 5.0) -> None:
-    for _ in range(int(within_s / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {within_s} s")
 
 
 def assert_limited(ack: dict[str, Any]) -> int:

@@ -6,8 +6,8 @@ table is module-wide upstream).
   connection and CPU on every frame, docs/performance.md); the connection's transport is
   handed to the engine (`websocket_opened`), which aborts it when its writer is stuck; the
   socket is served by websocket_loop.py instead of `AsyncSocket._websocket_handler`.
-- `send` becomes `write_frame`, without its per-frame coroutine-function check, and
-  `write_frames`, several at once (websocket_batch.py).
+- `send` becomes `write_frame`, without its per-frame coroutine-function check,
+  `write_frames`, several at once, and `write_now`, one without waiting (websocket_batch.py).
 - `wait`: a frame over `max_http_buffer_size`, which aiohttp closes with 1009 and upstream
   sees only as a transport error, is named (`frame_too_large`).
 """
@@ -23,7 +23,7 @@ from aiohttp.web import WebSocketResponse
 from engineio.async_drivers.aiohttp import WebSocket
 
 from server.realtime.overrides.upstream import Upstream
-from server.realtime.overrides.websocket_batch import send_texts
+from server.realtime.overrides.websocket_batch import send_texts, write_text_now
 from server.realtime.overrides.websocket_loop import run_websocket
 
 UPSTREAM = (
@@ -63,6 +63,12 @@ class AiohttpWebSocketDriver(engineio.AsyncServer):  # type: ignore[misc]
     def websocket_closed(self, eio_sid: str) -> None:
         """The websocket of `eio_sid` has ended."""
 
+    def writer_idle(self, eio_sid: str, ws: GuardedWebSocket) -> None:
+        """The websocket writer of `eio_sid` waits on an empty queue."""
+
+    def writer_busy(self, eio_sid: str) -> None:
+        """It has stopped waiting."""
+
     async def frame_too_large(self, socket: Any, environ: dict[str, Any]) -> None:
         """The client sent a frame over `max_http_buffer_size`; aiohttp closes with 1009."""
 
@@ -92,6 +98,10 @@ class GuardedWebSocket(WebSocket):  # type: ignore[misc]
             await self._sock.send_bytes(message)
         else:
             await self._sock.send_str(message)
+
+    def write_now(self, message: str | bytes) -> bool:
+        """One frame written without waiting, or False with nothing written."""
+        return isinstance(message, str) and write_text_now(self._sock, message)
 
     async def write_frames(self, messages: list[str | bytes]) -> None:
         texts = [message for message in messages if isinstance(message, str)]

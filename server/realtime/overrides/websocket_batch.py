@@ -1,5 +1,6 @@
 """Replaces aiohttp's `aiohttp._websocket.writer.WebSocketWriter.send_frame` for several text
-frames at once: handed to the transport in one write.
+frames at once, handed to the transport in one write, and for one text frame written at once
+by its sender, without waiting.
 
 aiohttp writes each frame with its own `transport.write`, and uvloop sends each one to the
 socket at once: one system call per frame. A resume queues a thousand packets together,
@@ -7,6 +8,11 @@ and the writer (websocket_loop.py) finds them all waiting; here they are framed 
 `WebSocketWriter._write_websocket_frame` frames them (a server's frames are never masked) and
 written with one `transport.writelines`, then flow control runs as `send_frame`'s does: past
 the writer's limit, wait while the transport is paused.
+
+`write_text_now` writes one frame synchronously, or nothing if the transport could not take it
+without waiting (paused, or the writer's limit reached): the engine writes a packet this way
+when the connection's writer is idle (server/realtime/engine.py), instead of waking the
+writer's task for it.
 
 Only where the writer is what this was written against (no compression, no mask, attributes
 as below): anything else goes through `send_str`, frame by frame.
@@ -84,3 +90,22 @@ async def send_texts(ws: WebSocketResponse, messages: list[str]) -> None:
         writer._output_size = 0
         if writer.protocol._paused:
             await writer.protocol._drain_helper()
+
+
+def write_text_now(ws: WebSocketResponse, message: str) -> bool:
+    """`message` as one text frame, written now; False, with nothing written, if that
+    would mean waiting for the transport or going past the writer's limit."""
+    writer = batch_writer(ws)
+    if writer is None or writer._closing or writer.protocol._paused:
+        return False
+    transport = writer.transport
+    if transport.is_closing():
+        return False
+    data = message.encode()
+    header = frame_header(len(data))
+    size = len(header) + len(data)
+    if writer._output_size + size > writer._limit:
+        return False  # send_frame's turn: it drains when the limit is passed
+    transport.write(header + data)
+    writer._output_size += size
+    return True

@@ -54,6 +54,7 @@ class FrameSocket(Protocol):
     """The websocket as aiohttp_websocket.py drives it."""
 
     async def wait(self) -> Any: ...
+    def write_now(self, message: str | bytes) -> bool: ...
     async def write_frame(self, message: str | bytes) -> None: ...
     async def write_frames(self, messages: list[str | bytes]) -> None: ...
     async def close(self) -> None: ...
@@ -112,16 +113,23 @@ async def run_websocket(socket: Any, ws: FrameSocket) -> None:
 
 async def _write(socket: Any, ws: FrameSocket, idle_s: float) -> None:
     queue: asyncio.Queue[Any] = socket.queue
+    server = socket.server
     deadline = IdleDeadline(idle_s)
     while True:
         try:
             pkt = queue.get_nowait()
         except asyncio.QueueEmpty:
+            # While this waits on the empty queue, a packet sent to the connection may be
+            # written at once by its sender (`writer_idle`); the server's pings still come
+            # through the queue, so the idle deadline still sees them.
+            server.writer_idle(socket.sid, ws)
             try:
                 deadline.begin_wait()
                 pkt = await queue.get()
             except asyncio.CancelledError:  # idle too long, or cancelled: as upstream
                 break
+            finally:
+                server.writer_busy(socket.sid)
             deadline.end_wait()
         queue.task_done()
         if pkt is None:

@@ -9,7 +9,6 @@ import asyncio
 import json
 import socket
 import uuid
-from collections.abc import Callable
 from typing import Any
 
 import aiohttp
@@ -17,7 +16,7 @@ import socketio
 
 from server.app_keys import SIO
 from tests.conftest import SettingsFactory
-from tests.harness import LiveServer, connect, counted, live_server, send_chat, wait_run_end
+from tests.harness import LiveServer, connect, counted, live_server, send_chat, until, wait_run_end
 
 NS = "/chat"
 
@@ -26,14 +25,6 @@ async def chat_client(server: LiveServer, user: str) -> tuple[socketio.AsyncClie
     client, recorder = await connect(server, [NS, "/system"], {"token": await server.token(user)})
     await recorder.wait_for(NS, "chat:ready")
     return client, recorder
-
-
-async def until(condition: Callable[[], bool], within_s: float) -> None:
-    for _ in range(int(within_s / 0.05)):
-        if condition():
-            return
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"not within {within_s} s")
 
 
 def warnings_about(records: list[dict[str, Any]], reason: str) -> list[str]:
