@@ -66,14 +66,9 @@ async def run_websocket(socket: Any, ws: FrameSocket) -> None:
     idle_s = server.ping_interval + server.ping_timeout
     direct = not server.logger.isEnabledFor(logging.INFO)  # else receive() logs each packet
 
-    async def receive_frame() -> Any:
-        data = await ws.wait()
-        if data and len(data) > server.max_http_buffer_size:
-            raise ValueError("packet is too large")
-        return data
-
+    limit = server.max_http_buffer_size
     if socket.connected:
-        if not await _upgrade(socket, ws, receive_frame):
+        if not await _upgrade(socket, ws, limit):
             return
     else:
         socket.connected = True
@@ -84,10 +79,14 @@ async def run_websocket(socket: Any, ws: FrameSocket) -> None:
     while True:
         try:
             deadline.begin_wait()
-            frame = await receive_frame()
+            # Read here, not through a helper coroutine: this wait lasts as long as the
+            # connection, and every frame in it is held as long (docs/performance.md).
+            frame = await ws.wait()
         except BaseException:  # timeout, transport error or cancellation: as upstream
             break
         deadline.end_wait()
+        if frame and len(frame) > limit:
+            break  # as upstream's "packet is too large"
         if frame is None or socket.closed:
             break  # closed by the client, or by the server (a CLOSE packet, a limit)
         if (
@@ -116,9 +115,11 @@ async def _write(socket: Any, ws: FrameSocket, idle_s: float) -> None:
     server = socket.server
     deadline = IdleDeadline(idle_s)
     while True:
-        try:
+        # Tested, not caught: an `except QueueEmpty` block around the wait below would keep
+        # the exception and its traceback alive for as long as the connection is idle.
+        if not queue.empty():
             pkt = queue.get_nowait()
-        except asyncio.QueueEmpty:
+        else:
             # While this waits on the empty queue, a packet sent to the connection may be
             # written at once by its sender (`writer_idle`); the server's pings still come
             # through the queue, so the idle deadline still sees them.
@@ -157,11 +158,18 @@ async def _write(socket: Any, ws: FrameSocket, idle_s: float) -> None:
     await ws.close()
 
 
-async def _upgrade(socket: Any, ws: FrameSocket, receive_frame: Any) -> bool:
+async def _receive(ws: FrameSocket, limit: int) -> Any:
+    data = await ws.wait()
+    if data and len(data) > limit:
+        raise ValueError("packet is too large")
+    return data
+
+
+async def _upgrade(socket: Any, ws: FrameSocket, limit: int) -> bool:
     """The polling-to-websocket upgrade handshake, as python-engineio does it."""
     socket.upgrading = True  # hold packet sends during the upgrade
     try:
-        frame = await receive_frame()
+        frame = await _receive(ws, limit)
     except (OSError, ValueError):  # closed, or a frame over the limit
         return False
     probe = _decode(frame)
@@ -172,7 +180,7 @@ async def _upgrade(socket: Any, ws: FrameSocket, receive_frame: Any) -> bool:
     await ws.write_frame(packet.Packet(packet.PONG, data="probe").encode())
     await socket.queue.put(packet.Packet(packet.NOOP))  # end the pending poll
     try:
-        frame = await receive_frame()
+        frame = await _receive(ws, limit)
     except (OSError, ValueError):  # closed, or a frame over the limit
         socket.upgrading = False
         return False
