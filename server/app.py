@@ -137,6 +137,7 @@ def create_app(settings: Settings) -> web.Application:
         settings.approval_timeout_s,
         control,
         checkpoints,
+        sends_in_place=not settings.redis_url,
     )
     chat = ChatService(
         store,

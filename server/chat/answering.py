@@ -21,6 +21,7 @@ from schemas.chat import (
     UserStreamPayload,
 )
 from server.agent.contract import ChatAgent, RunFailure, RunInput, RunOutcome
+from server.agent.eager import SENDS_IN_PLACE
 from server.chat.checkpoints import AnswerCheckpointer
 from server.chat.runs import ActiveRun, RunRegistry
 from server.cluster.run_control import RunControl
@@ -61,8 +62,13 @@ class Answering:
         approval_timeout_s: float,
         control: RunControl | None = None,
         checkpoints: AnswerCheckpointer | None = None,
+        *,
+        sends_in_place: bool = False,
     ) -> None:
         self._store = store
+        # One node with its replay in memory: a send never waits on the network, so it may
+        # run without a task of its own (server/agent/eager.py).
+        self._sends_in_place = sends_in_place
         self._emitter = emitter
         self._agent = agent
         self._runs = runs
@@ -85,6 +91,7 @@ class Answering:
         run.task = asyncio.create_task(self._run(run, conversation), name=f"run-{run.run_id}")
 
     async def _run(self, run: ActiveRun, conversation: Sequence[BaseMessage]) -> None:
+        SENDS_IN_PLACE.set(self._sends_in_place)  # this task's context only
         log = logger.bind(run_id=run.run_id, user=run.user_id)
         started = time.perf_counter()
         log.info("run started run_id={} user={}", run.run_id, run.user_id)

@@ -4,7 +4,13 @@ import asyncio
 
 import pytest
 
-from server.agent.eager import start_eagerly
+from server.agent.eager import SENDS_IN_PLACE, start_eagerly
+
+
+@pytest.fixture(autouse=True)
+def in_place() -> None:
+    """As a run on one node sets it (each test runs in a context of its own)."""
+    SENDS_IN_PLACE.set(True)
 
 
 async def test_a_coroutine_that_never_waits_runs_at_once_without_a_task() -> None:
@@ -138,3 +144,24 @@ def test_from_a_loop_callback_without_a_current_task() -> None:
         return steps
 
     assert asyncio.run(main()) == ["task True", "resumed"]
+
+
+async def test_without_in_place_sends_a_send_that_needs_a_task_gets_one() -> None:
+    # Cluster mode: redis-py enters asyncio.timeout when it (re)connects, which refuses to run
+    # outside a task, as in a coalescer's timer callback.
+    SENDS_IN_PLACE.set(False)
+    done: list[str] = []
+
+    async def send_through_redis() -> None:
+        async with asyncio.timeout(1):
+            await asyncio.sleep(0)
+        done.append("sent")
+
+    loop = asyncio.get_running_loop()
+    started: list[asyncio.Future[None] | None] = []
+    loop.call_soon(lambda: started.append(start_eagerly(send_through_redis())))
+    await asyncio.sleep(0)
+    task = started[0]
+    assert task is not None
+    await task
+    assert done == ["sent"]
