@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Literal
 from uuid import UUID
 
-from pydantic import Field, JsonValue
+from pydantic import Field, JsonValue, field_validator
 
 from schemas.base import ClientPayload, ServerPayload, UtcDatetime
 from schemas.events import EventError, StreamPayload, StreamReady
@@ -41,6 +41,13 @@ class ChatThreads(ClientPayload):
 class ChatRenameThread(ClientPayload):
     thread_id: str = Field(min_length=1, max_length=64)
     title: str = Field(min_length=1, max_length=200)
+
+    @field_validator("title")
+    @classmethod
+    def _not_only_spaces(cls, title: str) -> str:
+        if not title.split():
+            raise ValueError("a title needs more than spaces")
+        return title
 
 
 class ChatDeleteThread(ClientPayload):

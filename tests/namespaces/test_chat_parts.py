@@ -8,7 +8,8 @@ from typing import Any
 
 import socketio
 
-from tests.harness import LiveServer, connect, run_events, send_chat, wait_run_end
+from tests.conftest import SettingsFactory
+from tests.harness import LiveServer, connect, live_server, run_events, send_chat, wait_run_end
 from tests.parts_fold import fold, live_parts
 
 NS = "/chat"
@@ -96,7 +97,15 @@ async def test_a_resumed_tab_rebuilds_the_same_parts(server: LiveServer) -> None
         await back.disconnect()
 
 
-async def test_a_second_send_to_a_running_thread_is_a_conflict(server: LiveServer) -> None:
+async def test_a_second_send_to_a_running_thread_is_a_conflict(
+    make_settings: SettingsFactory,
+) -> None:
+    # Paced, so the answer is still running after the three calls before the stop.
+    async with live_server(make_settings(demo_tokens_per_s=500)) as server:
+        await _a_second_send_is_a_conflict(server)
+
+
+async def _a_second_send_is_a_conflict(server: LiveServer) -> None:
     client, recorder = await _client(server)
     try:
         original = {"client_msg_id": str(uuid.uuid4()), "text": "count to 10000"}
@@ -114,6 +123,7 @@ async def test_a_second_send_to_a_running_thread_is_a_conflict(server: LiveServe
         assert refused["error"]["code"] == "conflict"
         assert refused["error"]["details"] == {"run_id": first["run_id"]}
         # Stopped, the thread takes the message, and the stopped answer keeps its parts.
+        await recorder.wait_for(NS, "agent:delta", count=2)
         stop = await client.call("chat:stop", {"run_id": first["run_id"]}, namespace=NS)
         assert stop["data"] == {"stopped": True}
         name, stopped = await wait_run_end(recorder, first["run_id"])
