@@ -1,6 +1,8 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from typing import Any
 
 import pytest
 
@@ -134,13 +136,7 @@ def test_from_a_loop_callback_without_a_current_task() -> None:
             await asyncio.sleep(0)
             steps.append("resumed")
 
-        loop = asyncio.get_running_loop()
-        started: list[asyncio.Future[None] | None] = []
-        loop.call_soon(lambda: started.append(start_eagerly(flush())))
-        await asyncio.sleep(0)
-        task = started[0]
-        assert task is not None
-        await task
+        await _started_from_a_loop_callback(flush())
         return steps
 
     assert asyncio.run(main()) == ["task True", "resumed"]
@@ -157,11 +153,16 @@ async def test_without_in_place_sends_a_send_that_needs_a_task_gets_one() -> Non
             await asyncio.sleep(0)
         done.append("sent")
 
-    loop = asyncio.get_running_loop()
+    await _started_from_a_loop_callback(send_through_redis())
+    assert done == ["sent"]
+
+
+async def _started_from_a_loop_callback(coro: Coroutine[Any, Any, None]) -> None:
+    """Start `coro` eagerly from a loop callback (no current task, as a coalescer's timer),
+    then wait for the task it must have been given."""
     started: list[asyncio.Future[None] | None] = []
-    loop.call_soon(lambda: started.append(start_eagerly(send_through_redis())))
+    asyncio.get_running_loop().call_soon(lambda: started.append(start_eagerly(coro)))
     await asyncio.sleep(0)
     task = started[0]
     assert task is not None
     await task
-    assert done == ["sent"]
