@@ -95,15 +95,10 @@ async def _conversation(
             text=_sentence(rng, rng.randint(5, 12)),
             client_msg_id=key,
             run_id=f"run-{key}",
+            answer_id=f"answer-{key}",
+            history_limit=1,
         )
         thread_id = sent.thread.id
-        await store.start_assistant_message(
-            user_id=USER,
-            thread_id=thread_id,
-            run_id=sent.run_id,
-            reply_to=sent.message.id,
-            message_id=f"answer-{key}",
-        )
         extra = "Zanzibar." if rare and turn == 0 else ""
         await store.finish_assistant_message(
             message_id=f"answer-{key}", parts=_answer(rng, extra), status="complete"

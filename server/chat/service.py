@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from langchain_core.messages import BaseMessage
 from pydantic import JsonValue
 
 from schemas.ack import ErrorCode
@@ -29,7 +28,7 @@ from server.cluster.run_control import RunControl
 from server.errors import AppError
 from server.realtime.emitter import Emitter
 from server.stores.chat_records import MessageRecord
-from server.stores.chat_store import ChatStore, ConflictError, NotFoundError
+from server.stores.chat_store import ChatStore, ConflictError, NotFoundError, StoreError
 
 # How many of a thread's newest messages are read to build the model's input; the
 # character budget then decides how many turns of them go in.
@@ -75,12 +74,16 @@ class ChatService:
                 f"{self._max_message_chars}",
             )
         try:
+            # One trip to the database: the message, its run, the run's answer and the
+            # model's input (a burst of run starts queues on the database's one thread).
             sent = await self._store.send_user_message(
                 user_id=user_id,
                 thread_id=payload.thread_id,
                 text=payload.text,
                 client_msg_id=str(payload.client_msg_id),
                 run_id=_new_id(),
+                answer_id=_new_id(),
+                history_limit=CONTEXT_MESSAGES,
             )
         except NotFoundError:
             raise AppError(ErrorCode.NOT_FOUND, "No such thread") from None
@@ -107,7 +110,7 @@ class ChatService:
                 )
             ),
         )
-        await self._answer(user_id, sent.thread.id, sent.run_id, message.id)
+        await self._answer(sent.run_id, sent.answer, sent.history)
         return result
 
     async def regenerate(self, user_id: str, payload: ChatRegenerate) -> RegenerateResult:
@@ -117,6 +120,8 @@ class ChatService:
                 message_id=payload.message_id,
                 client_msg_id=str(payload.client_msg_id),
                 run_id=_new_id(),
+                answer_id=_new_id(),
+                history_limit=CONTEXT_MESSAGES,
             )
         except NotFoundError:
             raise AppError(ErrorCode.NOT_FOUND, "No such answer") from None
@@ -129,36 +134,35 @@ class ChatService:
             duplicate=opened.duplicate,
         )
         if not opened.duplicate:
-            await self._answer(user_id, opened.thread.id, opened.run_id, opened.reply_to.id)
+            await self._answer(opened.run_id, opened.answer, opened.history)
         return result
 
-    async def _answer(self, user_id: str, thread_id: str, run_id: str, reply_to: str) -> None:
+    async def _answer(
+        self, run_id: str, answer: MessageRecord | None, history: list[MessageRecord]
+    ) -> None:
+        if answer is None or answer.reply_to is None:
+            raise StoreError(f"run {run_id!r} was opened without its answer")
         run = ActiveRun(
             run_id=run_id,
-            user_id=user_id,
-            thread_id=thread_id,
-            message_id=_new_id(),
-            reply_to=reply_to,
+            user_id=answer.user_id,
+            thread_id=answer.thread_id,
+            message_id=answer.id,
+            reply_to=answer.reply_to,
         )
         if self._control is not None:
-            # Owned before the answer exists, so no node takes it for a dead node's run.
-            await self._control.claim(run.run_id, user_id)
-        await self._store.start_assistant_message(
-            user_id=user_id,
-            thread_id=thread_id,
-            run_id=run_id,
-            reply_to=reply_to,
-            message_id=run.message_id,
-        )
-        # Read before run_started goes out, so the answer's first token follows it closely.
-        conversation = await self._conversation(user_id, thread_id, reply_to)
+            # Claimed before the answer starts: other nodes take an unclaimed answer only
+            # once it is older than a claim's lifetime (cluster/orphans.py).
+            await self._control.claim(run.run_id, run.user_id)
         await self._emitter.to_user(
-            user_id,
+            run.user_id,
             AgentRunStarted(
-                run_id=run_id, thread_id=thread_id, reply_to=reply_to, message_id=run.message_id
+                run_id=run_id,
+                thread_id=run.thread_id,
+                reply_to=run.reply_to,
+                message_id=run.message_id,
             ),
         )
-        self._answering.start(run, conversation)
+        self._answering.start(run, model_input(history, self._context_chars))
 
     async def stop(self, user_id: str, run_id: str) -> bool:
         try:
@@ -235,14 +239,3 @@ class ChatService:
             reply_to=record.reply_to,
             seq=seq,
         )
-
-    async def _conversation(self, user_id: str, thread_id: str, reply_to: str) -> list[BaseMessage]:
-        records = await self._store.list_messages(
-            user_id=user_id, thread_id=thread_id, limit=CONTEXT_MESSAGES
-        )
-        # A regenerated answer replies to an earlier message: what came after it is not input.
-        for index, record in enumerate(records):
-            if record.id == reply_to:
-                records = records[: index + 1]
-                break
-        return model_input(records, self._context_chars)

@@ -12,7 +12,7 @@ import asyncpg
 
 from schemas.parts import MessagePart, joined_text
 from server.stores import chat_postgres_runs, chat_postgres_threads, chat_sql
-from server.stores.chat_postgres_queries import INSERT_MESSAGE, TOUCH_THREAD, owned_thread
+from server.stores.chat_postgres_queries import TOUCH_THREAD, owned_thread
 from server.stores.chat_postgres_schema import migrate
 from server.stores.chat_records import (
     AnswerCheckpoint,
@@ -31,13 +31,6 @@ POSTGRES_SCHEMES: Final = ("postgresql", "postgres")
 _CONNECT_TIMEOUT_S: Final = 10.0
 _ERRORS: Final = (OSError, TimeoutError, asyncpg.PostgresError, asyncpg.InterfaceError)
 _NEWEST_MESSAGES: Final = " ORDER BY created_at DESC, seq DESC LIMIT $2"
-# KEY SHARE keeps a delete of the thread waiting until the new message is committed (so the
-# delete sees it), without holding up sends, which only update the thread's row.
-_LOCK_THREAD_KEY: Final = "SELECT 1 FROM threads WHERE id = $1 AND user_id = $2 FOR KEY SHARE"
-_REFERENCES: Final = (
-    "SELECT EXISTS (SELECT 1 FROM runs WHERE id = $2 AND thread_id = $1) AS run,"
-    " EXISTS (SELECT 1 FROM messages WHERE id = $3 AND thread_id = $1) AS reply_to"
-)
 
 
 def check_postgres_url(url: str) -> None:
@@ -103,8 +96,17 @@ class PostgresChatStore:
             raise StoreError(f"database did not answer: {exc!r}") from exc
 
     async def send_user_message(
-        self, *, user_id: str, thread_id: str | None, text: str, client_msg_id: str, run_id: str
+        self,
+        *,
+        user_id: str,
+        thread_id: str | None,
+        text: str,
+        client_msg_id: str,
+        run_id: str,
+        answer_id: str,
+        history_limit: int,
     ) -> SendRecord:
+        chat_sql.check_limit(history_limit)
         async with self._writing() as conn:
             return await chat_postgres_runs.store_user_message(
                 conn,
@@ -113,11 +115,21 @@ class PostgresChatStore:
                 text=text,
                 client_msg_id=client_msg_id,
                 run_id=run_id,
+                answer_id=answer_id,
+                history_limit=history_limit,
             )
 
     async def regenerate(
-        self, *, user_id: str, message_id: str, client_msg_id: str, run_id: str
+        self,
+        *,
+        user_id: str,
+        message_id: str,
+        client_msg_id: str,
+        run_id: str,
+        answer_id: str,
+        history_limit: int,
     ) -> RegenerateRecord:
+        chat_sql.check_limit(history_limit)
         async with self._writing() as conn:
             return await chat_postgres_runs.regenerate(
                 conn,
@@ -125,22 +137,9 @@ class PostgresChatStore:
                 message_id=message_id,
                 client_msg_id=client_msg_id,
                 run_id=run_id,
+                answer_id=answer_id,
+                history_limit=history_limit,
             )
-
-    async def start_assistant_message(
-        self, *, user_id: str, thread_id: str, run_id: str, reply_to: str, message_id: str
-    ) -> MessageRecord:
-        async with self._writing() as conn:
-            if await conn.fetchval(_LOCK_THREAD_KEY, thread_id, user_id) is None:
-                raise chat_sql.thread_missing(thread_id)
-            found = await conn.fetchrow(_REFERENCES, thread_id, run_id, reply_to)
-            if not found["run"]:
-                raise chat_sql.missing_in_thread("run", run_id, thread_id)
-            if not found["reply_to"]:
-                raise chat_sql.missing_in_thread("message", reply_to, thread_id)
-            row = (message_id, thread_id, user_id, "assistant", "", "streaming", None)
-            sql = INSERT_MESSAGE + chat_sql.RETURNING_MESSAGE
-            return chat_sql.message_record(await conn.fetchrow(sql, *row, run_id, reply_to))
 
     async def finish_assistant_message(
         self, *, message_id: str, parts: Sequence[MessagePart], status: MessageStatus

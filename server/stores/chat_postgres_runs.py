@@ -15,7 +15,7 @@ from server.stores.chat_postgres_queries import (
     message_by_id,
     owned_thread,
 )
-from server.stores.chat_records import RegenerateRecord, SendRecord
+from server.stores.chat_records import MessageRecord, RegenerateRecord, SendRecord
 from server.stores.chat_store import StoreError, thread_title
 
 _INSERT_RUN: Final = (
@@ -23,9 +23,24 @@ _INSERT_RUN: Final = (
     " updated_at) VALUES ($1, $2, $3, $4, $5, 'streaming', now(), now())"
 )
 
+# The newest messages of a thread up to a place in it (the message a run answers), newest first.
+_HISTORY: Final = (
+    chat_sql.SELECT_MESSAGE
+    + " WHERE thread_id = $1 AND (created_at, seq) <= ($2, $3) ORDER BY created_at DESC, seq DESC"
+    + " LIMIT $4"
+)
+
 
 async def store_user_message(
-    conn: Any, *, user_id: str, thread_id: str | None, text: str, client_msg_id: str, run_id: str
+    conn: Any,
+    *,
+    user_id: str,
+    thread_id: str | None,
+    text: str,
+    client_msg_id: str,
+    run_id: str,
+    answer_id: str,
+    history_limit: int,
 ) -> SendRecord:
     new_thread = thread_id is None
     thread_id = thread_id or uuid.uuid4().hex
@@ -53,11 +68,28 @@ async def store_user_message(
     await conn.execute(_INSERT_RUN, run_id, thread_id, user_id, None, None)
     message = chat_sql.message_record(inserted)
     thread_record = chat_sql.thread_record(thread)
-    return SendRecord(thread=thread_record, message=message, run_id=run_id, duplicate=False)
+    answer, history = await _open_answer(
+        conn, message, run_id=run_id, answer_id=answer_id, history_limit=history_limit
+    )
+    return SendRecord(
+        thread=thread_record,
+        message=message,
+        run_id=run_id,
+        duplicate=False,
+        answer=answer,
+        history=history,
+    )
 
 
 async def regenerate(
-    conn: Any, *, user_id: str, message_id: str, client_msg_id: str, run_id: str
+    conn: Any,
+    *,
+    user_id: str,
+    message_id: str,
+    client_msg_id: str,
+    run_id: str,
+    answer_id: str,
+    history_limit: int,
 ) -> RegenerateRecord:
     found = await _find_regenerated(conn, user_id, client_msg_id)
     if found is not None:
@@ -87,7 +119,34 @@ async def regenerate(
         return found
     thread = chat_sql.thread_record(await conn.fetchrow(TOUCH_THREAD, thread_id, user_id))
     question = await message_by_id(conn, reply_to)
-    return RegenerateRecord(thread=thread, reply_to=question, run_id=run_id, duplicate=False)
+    opened, history = await _open_answer(
+        conn, question, run_id=run_id, answer_id=answer_id, history_limit=history_limit
+    )
+    return RegenerateRecord(
+        thread=thread,
+        reply_to=question,
+        run_id=run_id,
+        duplicate=False,
+        answer=opened,
+        history=history,
+    )
+
+
+async def _open_answer(
+    conn: Any, question: MessageRecord, *, run_id: str, answer_id: str, history_limit: int
+) -> tuple[MessageRecord, list[MessageRecord]]:
+    """The run's empty "streaming" answer to `question`, and the thread's newest messages
+    up to `question`, oldest first."""
+    thread_id = question.thread_id
+    row = (answer_id, thread_id, question.user_id, "assistant", "", "streaming", None)
+    sql = INSERT_MESSAGE + chat_sql.RETURNING_MESSAGE
+    answer = chat_sql.message_record(await conn.fetchrow(sql, *row, run_id, question.id))
+    sql = "SELECT created_at, seq FROM messages WHERE id = $1"
+    place = await conn.fetchrow(sql, question.id)
+    if place is None:
+        raise StoreError(f"message {question.id!r} could not be read back")
+    rows = await conn.fetch(_HISTORY, thread_id, place["created_at"], place["seq"], history_limit)
+    return answer, [chat_sql.message_record(r) for r in reversed(rows)]
 
 
 async def _find_regenerated(conn: Any, user_id: str, client_msg_id: str) -> RegenerateRecord | None:

@@ -64,6 +64,10 @@ class SendRecord(_Record):
     message: MessageRecord
     run_id: str
     duplicate: bool
+    # The run's answer, opened "streaming" (None for a repeat, which opens nothing).
+    answer: MessageRecord | None = None
+    # The thread's newest messages up to the one answered, oldest first: the model's input.
+    history: list[MessageRecord] = Field(default_factory=list)
 
 
 class RegenerateRecord(_Record):
@@ -74,6 +78,9 @@ class RegenerateRecord(_Record):
     reply_to: MessageRecord
     run_id: str
     duplicate: bool
+    # As in SendRecord: the answer opened and the messages up to `reply_to`.
+    answer: MessageRecord | None = None
+    history: list[MessageRecord] = Field(default_factory=list)
 
 
 class ThreadPage(_Record):

@@ -22,7 +22,6 @@ from server.stores.chat_records import (
 )
 from server.stores.chat_search import search_words
 from server.stores.chat_sqlite_queries import (
-    INSERT_MESSAGE,
     iso,
     message_by_id,
     owned_thread,
@@ -85,8 +84,18 @@ class SqliteChatStore:
             raise StoreError(f"database did not answer: {exc!r}") from exc
 
     async def send_user_message(
-        self, *, user_id: str, thread_id: str | None, text: str, client_msg_id: str, run_id: str
+        self,
+        *,
+        user_id: str,
+        thread_id: str | None,
+        text: str,
+        client_msg_id: str,
+        run_id: str,
+        answer_id: str,
+        history_limit: int,
     ) -> SendRecord:
+        chat_sql.check_limit(history_limit)
+
         def send(db: Db) -> SendRecord:
             return chat_sqlite_runs.store_user_message(
                 db,
@@ -96,13 +105,24 @@ class SqliteChatStore:
                 text=text,
                 client_msg_id=client_msg_id,
                 run_id=run_id,
+                answer_id=answer_id,
+                history_limit=history_limit,
             )
 
         return await self._run(send)
 
     async def regenerate(
-        self, *, user_id: str, message_id: str, client_msg_id: str, run_id: str
+        self,
+        *,
+        user_id: str,
+        message_id: str,
+        client_msg_id: str,
+        run_id: str,
+        answer_id: str,
+        history_limit: int,
     ) -> RegenerateRecord:
+        chat_sql.check_limit(history_limit)
+
         def regenerate(db: Db) -> RegenerateRecord:
             return chat_sqlite_runs.regenerate(
                 db,
@@ -111,27 +131,11 @@ class SqliteChatStore:
                 message_id=message_id,
                 client_msg_id=client_msg_id,
                 run_id=run_id,
+                answer_id=answer_id,
+                history_limit=history_limit,
             )
 
         return await self._run(regenerate)
-
-    async def start_assistant_message(
-        self, *, user_id: str, thread_id: str, run_id: str, reply_to: str, message_id: str
-    ) -> MessageRecord:
-        def start(db: Db) -> MessageRecord:
-            owned_thread(db, user_id, thread_id)
-            sql = "SELECT 1 FROM runs WHERE id = ? AND thread_id = ?"
-            if fetch_one(db, sql, (run_id, thread_id)) is None:
-                raise chat_sql.missing_in_thread("run", run_id, thread_id)
-            sql = "SELECT 1 FROM messages WHERE id = ? AND thread_id = ?"
-            if fetch_one(db, sql, (reply_to, thread_id)) is None:
-                raise chat_sql.missing_in_thread("message", reply_to, thread_id)
-            ts = self._now()
-            row = (message_id, thread_id, user_id, "assistant", "", "streaming", None)
-            execute(db, INSERT_MESSAGE, (*row, run_id, reply_to, ts, ts))
-            return message_by_id(db, message_id)
-
-        return await self._run(_in_transaction(start))
 
     async def finish_assistant_message(
         self, *, message_id: str, parts: Sequence[MessagePart], status: MessageStatus

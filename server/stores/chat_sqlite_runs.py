@@ -8,7 +8,7 @@ import uuid
 from collections.abc import Callable
 
 from server.stores import chat_sql
-from server.stores.chat_records import RegenerateRecord, SendRecord
+from server.stores.chat_records import MessageRecord, RegenerateRecord, SendRecord
 from server.stores.chat_sqlite_queries import (
     INSERT_MESSAGE,
     check_idle,
@@ -18,7 +18,7 @@ from server.stores.chat_sqlite_queries import (
     touch_thread,
 )
 from server.stores.chat_store import StoreError, thread_title
-from server.stores.sqlite_connection import Db, execute, fetch_one, transaction
+from server.stores.sqlite_connection import Db, execute, fetch_all, fetch_one, transaction
 
 # Returns the store's next timestamp; called on the database thread.
 Clock = Callable[[], str]
@@ -26,6 +26,14 @@ Clock = Callable[[], str]
 _INSERT_RUN = (
     "INSERT INTO runs (id, thread_id, user_id, client_msg_id, reply_to, status, created_at,"
     " updated_at) VALUES (?, ?, ?, ?, ?, 'streaming', ?, ?)"
+)
+
+
+# The newest messages of a thread up to a place in it (the message a run answers), newest first.
+_HISTORY = (
+    chat_sql.SELECT_MESSAGE
+    + " WHERE thread_id = ? AND (created_at, seq) <= (?, ?) ORDER BY created_at DESC, seq DESC"
+    + " LIMIT ?"
 )
 
 
@@ -42,10 +50,23 @@ def store_user_message(
     text: str,
     client_msg_id: str,
     run_id: str,
+    answer_id: str,
+    history_limit: int,
 ) -> SendRecord:
     try:
         with transaction(db):
-            return _send(db, now, user_id, thread_id, text, client_msg_id, run_id)
+            sent = _send(db, now, user_id, thread_id, text, client_msg_id, run_id)
+            if sent.duplicate:
+                return sent
+            answer, history = _open_answer(
+                db,
+                now,
+                sent.message,
+                run_id=run_id,
+                answer_id=answer_id,
+                history_limit=history_limit,
+            )
+            return sent.model_copy(update={"answer": answer, "history": history})
     except _DuplicateSend:
         # BEGIN IMMEDIATE plus the check in _send already serialise writers; the UNIQUE
         # constraint is the final arbiter for any writer that got past them.
@@ -90,7 +111,15 @@ def _send(
 
 
 def regenerate(
-    db: Db, now: Clock, *, user_id: str, message_id: str, client_msg_id: str, run_id: str
+    db: Db,
+    now: Clock,
+    *,
+    user_id: str,
+    message_id: str,
+    client_msg_id: str,
+    run_id: str,
+    answer_id: str,
+    history_limit: int,
 ) -> RegenerateRecord:
     with transaction(db):
         found = _find_regenerated(db, user_id, client_msg_id)
@@ -109,7 +138,35 @@ def regenerate(
         touch_thread(db, thread_id, ts)
         thread = owned_thread(db, user_id, thread_id)
         question = message_by_id(db, reply_to)
-        return RegenerateRecord(thread=thread, reply_to=question, run_id=run_id, duplicate=False)
+        opened, history = _open_answer(
+            db, now, question, run_id=run_id, answer_id=answer_id, history_limit=history_limit
+        )
+        return RegenerateRecord(
+            thread=thread,
+            reply_to=question,
+            run_id=run_id,
+            duplicate=False,
+            answer=opened,
+            history=history,
+        )
+
+
+def _open_answer(
+    db: Db, now: Clock, question: MessageRecord, *, run_id: str, answer_id: str, history_limit: int
+) -> tuple[MessageRecord, list[MessageRecord]]:
+    """The run's empty "streaming" answer to `question`, and the thread's newest messages
+    up to `question`, oldest first."""
+    thread_id = question.thread_id
+    row = (answer_id, thread_id, question.user_id, "assistant", "", "streaming", None)
+    ts = now()
+    execute(db, INSERT_MESSAGE, (*row, run_id, question.id, ts, ts))
+    place = fetch_one(db, "SELECT created_at, seq FROM messages WHERE id = ?", (question.id,))
+    if place is None:
+        raise StoreError(f"message {question.id!r} could not be read back")
+    params = (thread_id, place["created_at"], place["seq"], history_limit)
+    rows = fetch_all(db, _HISTORY, params)
+    history = [chat_sql.message_record(r) for r in reversed(rows)]
+    return message_by_id(db, answer_id), history
 
 
 def _find_regenerated(db: Db, user_id: str, client_msg_id: str) -> RegenerateRecord | None:

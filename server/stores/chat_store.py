@@ -91,41 +91,42 @@ class ChatStore(Protocol):
         text: str,
         client_msg_id: str,
         run_id: str,
+        answer_id: str,
+        history_limit: int,
     ) -> SendRecord:
-        """Store a user message and open a run answering it, in one transaction.
+        """Store a user message, open a run answering it and the run's empty "streaming"
+        answer (id `answer_id`), and read the thread's `history_limit` newest messages up
+        to the user message, all in one transaction: one trip to the database per send.
 
         With thread_id None a new thread is created, titled by thread_title(text).
         Otherwise the thread must belong to user_id (NotFoundError if not) and its
         updated_at is bumped. The message is stored with status "complete" and the
         run with status "streaming". A thread with a run still "streaming" refuses a new
         message with ConflictError naming that run (checked after the idempotency lookup,
-        so a repeat of the send that started it is still a duplicate).
+        so a repeat of the send that started it is still a duplicate, with no answer and
+        no history).
         """
         ...
 
     async def regenerate(
-        self, *, user_id: str, message_id: str, client_msg_id: str, run_id: str
+        self,
+        *,
+        user_id: str,
+        message_id: str,
+        client_msg_id: str,
+        run_id: str,
+        answer_id: str,
+        history_limit: int,
     ) -> RegenerateRecord:
         """Open a new run answering again the user message that the assistant message
-        `message_id` replied to, in one transaction.
+        `message_id` replied to, with its answer and history as send_user_message does,
+        in one transaction.
 
         NotFoundError if `message_id` is not an assistant message of the user's; keyed on
         (user_id, client_msg_id) like send_user_message (a repeat returns the first record
         with duplicate=True, writing nothing); ConflictError while the thread has a run
         still "streaming". Bumps the thread's updated_at. Earlier answers stay.
         """
-        ...
-
-    async def start_assistant_message(
-        self,
-        *,
-        user_id: str,
-        thread_id: str,
-        run_id: str,
-        reply_to: str,
-        message_id: str,
-    ) -> MessageRecord:
-        """Create an empty "streaming" assistant message for a run of the thread."""
         ...
 
     async def finish_assistant_message(

@@ -13,7 +13,7 @@ from server.chat.checkpoints import AnswerCheckpointer
 from server.stores.chat_records import AnswerCheckpoint, MessageRecord
 from server.stores.chat_sqlite import SqliteChatStore
 from server.stores.chat_store import StoreError
-from tests.server.stores.test_chat_store import reply, send
+from tests.server.stores.chat_backend import opened
 
 
 class CountingStore(SqliteChatStore):
@@ -43,7 +43,7 @@ async def store(tmp_path: Path) -> AsyncIterator[CountingStore]:
 
 
 async def streaming(store: SqliteChatStore, name: str) -> MessageRecord:
-    return await reply(store, await send(store, f"question {name}"), name)
+    return await opened(store, f"question {name}", name)
 
 
 async def stored(store: SqliteChatStore, answer: MessageRecord) -> MessageRecord:

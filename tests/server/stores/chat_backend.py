@@ -96,21 +96,29 @@ async def send(
     thread: str | None = None,
     key: str | None = None,
     run: str | None = None,
+    answer: str | None = None,
+    history_limit: int = 50,
 ) -> SendRecord:
+    """Send `text`; its answer is opened as `answer` (default "a-" + the key)."""
     key = key or f"c-{text}"
     return await store.send_user_message(
-        user_id=user, thread_id=thread, text=text, client_msg_id=key, run_id=run or f"r-{key}"
+        user_id=user,
+        thread_id=thread,
+        text=text,
+        client_msg_id=key,
+        run_id=run or f"r-{key}",
+        answer_id=answer or f"a-{key}",
+        history_limit=history_limit,
     )
 
 
-async def reply(store: ChatStore, sent: SendRecord, message_id: str = "a1") -> MessageRecord:
-    return await store.start_assistant_message(
-        user_id=sent.thread.user_id,
-        thread_id=sent.thread.id,
-        run_id=sent.run_id,
-        reply_to=sent.message.id,
-        message_id=message_id,
-    )
+async def opened(
+    store: ChatStore, text: str = "hello", answer: str = "a1", **kwargs: Any
+) -> MessageRecord:
+    """The answer a send of `text` opened, as `answer`."""
+    started = (await send(store, text, answer=answer, **kwargs)).answer
+    assert started is not None
+    return started
 
 
 async def finish(
@@ -128,6 +136,6 @@ def checkpoint(message_id: str, text: str, seq: int | None = None) -> AnswerChec
 async def answered(store: ChatStore, text: str, answer: str, **kwargs: Any) -> SendRecord:
     """A user message whose answer has ended (so its thread takes new messages)."""
     sent = await send(store, text, **kwargs)
-    await reply(store, sent, f"a-{sent.message.client_msg_id}")
-    await finish(store, f"a-{sent.message.client_msg_id}", answer)
+    assert sent.answer is not None
+    await finish(store, sent.answer.id, answer)
     return sent

@@ -23,7 +23,6 @@ from tests.server.stores.chat_backend import (  # noqa: F401
     finish,
     fixture_backend,
     fixture_store,
-    reply,
     send,
 )
 
@@ -52,8 +51,7 @@ EVERY_PART: list[MessagePart] = [
 
 
 async def test_every_part_kind_round_trips(store: ChatStore) -> None:
-    sent = await send(store, "weather in Lisbon?")
-    await reply(store, sent)
+    sent = await send(store, "weather in Lisbon?", answer="a1")
 
     finished = await store.finish_assistant_message(
         message_id="a1", parts=EVERY_PART, status="complete"
@@ -67,8 +65,8 @@ async def test_every_part_kind_round_trips(store: ChatStore) -> None:
 
 
 async def test_checkpoint_stores_parts_and_seq(store: ChatStore) -> None:
-    sent = await send(store, "weather in Lisbon?")
-    started = await reply(store, sent)
+    started = (await send(store, "weather in Lisbon?", answer="a1")).answer
+    assert started is not None
     assert (started.parts, started.seq) == ([], None)
 
     update = AnswerCheckpoint(message_id="a1", parts=EVERY_PART[:5], seq=12)
@@ -84,8 +82,7 @@ async def test_checkpoint_stores_parts_and_seq(store: ChatStore) -> None:
 
 
 async def test_finish_clears_seq_and_a_late_checkpoint_changes_nothing(store: ChatStore) -> None:
-    sent = await send(store, "q")
-    await reply(store, sent)
+    sent = await send(store, "q", answer="a1")
     await store.checkpoint_assistant_messages([checkpoint("a1", "partial", 3)])
 
     finished = await store.finish_assistant_message(
@@ -100,8 +97,7 @@ async def test_finish_clears_seq_and_a_late_checkpoint_changes_nothing(store: Ch
 
 
 async def test_an_answer_may_end_with_no_parts(store: ChatStore) -> None:
-    sent = await send(store, "q")
-    await reply(store, sent)
+    await send(store, "q", answer="a1")
 
     failed = await finish(store, "a1", "", "failed")
 
@@ -109,9 +105,10 @@ async def test_an_answer_may_end_with_no_parts(store: ChatStore) -> None:
 
 
 async def test_checkpoint_writes_streaming_answers_only(store: ChatStore, backend: Backend) -> None:
-    first, second, done = [await send(store, f"q{i}") for i in range(3)]
-    a1, a2 = await reply(store, first, "a1"), await reply(store, second, "a2")
-    await reply(store, done, "a3")
+    first, second, done = [await send(store, f"q{i}", answer=f"a{i + 1}") for i in range(3)]
+    a1, a2 = first.answer, second.answer
+    assert a1 is not None
+    assert a2 is not None
     ended = await finish(store, "a3", "end", "stopped")
     thread = await store.get_thread("alice", first.thread.id)
 
@@ -142,7 +139,7 @@ async def test_checkpoint_writes_streaming_answers_only(store: ChatStore, backen
 
 async def test_one_checkpoint_is_one_transaction(store: ChatStore, backend: Backend) -> None:
     for i in range(3):
-        await reply(store, await send(store, f"q{i}"), f"a{i}")
+        await send(store, f"q{i}", answer=f"a{i}")
 
     await store.checkpoint_assistant_messages([checkpoint(f"a{i}", f"text {i}") for i in range(3)])
     # Both stores stamp every row a transaction writes with one time.
@@ -153,8 +150,7 @@ async def test_one_checkpoint_is_one_transaction(store: ChatStore, backend: Back
 
 async def test_interrupted_answer_keeps_its_checkpointed_parts(backend: Backend) -> None:
     async with backend.opened() as crashed:
-        sent = await send(crashed, "q1", run="r1")
-        await reply(crashed, sent)
+        sent = await send(crashed, "q1", run="r1", answer="a1")
         await crashed.checkpoint_assistant_messages([checkpoint("a1", "1 2 3", 5)])
 
     async with backend.opened() as restarted:

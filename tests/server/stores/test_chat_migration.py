@@ -147,9 +147,17 @@ async def test_a_version_1_database_is_migrated_with_everything_in_it(backend: B
             await send(store, "more", thread="t2")
         assert caught.value.run_id == "r2"
         again = await store.regenerate(
-            user_id="alice", message_id="a1", client_msg_id="g1", run_id="r4"
+            user_id="alice",
+            message_id="a1",
+            client_msg_id="g1",
+            run_id="r4",
+            answer_id="a4",
+            history_limit=50,
         )
         assert again.reply_to == lisbon[0]
+        assert again.history == [lisbon[0]]
+        assert again.answer is not None
+        lisbon.append(again.answer)
         assert await backend.query("SELECT user_id FROM runs WHERE id = 'r1'") == [("alice",)]
         # Ended, the answer is found.
         await store.finish_assistant_message(

@@ -20,7 +20,7 @@ from tests.postgres_server import (  # noqa: F401
     fixture_postgres_url,
     running_postgres,
 )
-from tests.server.stores.chat_backend import answered, checkpoint, finish, reply, send
+from tests.server.stores.chat_backend import answered, checkpoint, finish, send
 
 
 @asynccontextmanager
@@ -53,16 +53,15 @@ async def test_two_nodes_racing_identical_sends_store_one_message(postgres_url: 
 
     assert sum(not r.duplicate for r in results) == 1
     assert len({(r.thread.id, r.message.id, r.run_id) for r in results}) == 1
-    assert await _counts(postgres_url) == [1, 1, 1]
+    assert await _counts(postgres_url) == [1, 2, 1]
 
 
 async def test_what_one_node_writes_the_other_reads(postgres_url: str) -> None:
     async with _node(postgres_url) as one, _node(postgres_url) as two:
-        sent = await send(one, "question", run="r1")
+        sent = await send(one, "question", run="r1", answer="a1")
         assert await two.get_thread("alice", sent.thread.id) == sent.thread
         assert (await send(two, "question", run="r2")).message == sent.message
 
-        await reply(two, sent)
         answer = await finish(one, "a1", "ok")
         history = await two.list_messages(user_id="alice", thread_id=sent.thread.id)
         assert history == [sent.message, answer]
@@ -108,13 +107,13 @@ async def test_send_waits_for_another_process_holding_the_same_key(
         assert (result.duplicate, result.message.id, result.run_id) == (True, "m9", "r9")
     else:
         assert (result.duplicate, result.run_id) == (False, "r-mine")
-    assert await _counts(postgres_url) == [1, 1, 1]
+    # The other process's thread, message and run, or this send's with its answer.
+    assert await _counts(postgres_url) == ([1, 1, 1] if first_commits else [1, 2, 1])
 
 
 async def test_a_checkpoint_waiting_on_a_finish_leaves_the_finish(postgres_url: str) -> None:
     async with _node(postgres_url) as store, AsyncExitStack() as stack:
-        sent = await send(store, "question", run="r1")
-        await reply(store, sent)
+        await send(store, "question", run="r1", answer="a1")
         finisher = await asyncpg.connect(postgres_url)
         stack.push_async_callback(finisher.close)
         monitor = await asyncpg.connect(postgres_url)
@@ -165,7 +164,7 @@ async def test_two_nodes_racing_sends_to_one_thread_open_one_run(postgres_url: s
     refused = [r.run_id for r in results if isinstance(r, ConflictError)]
     assert len(won) == 1
     assert refused == [won[0].run_id] * 19
-    assert await _counts(postgres_url) == [1, 3, 2]
+    assert await _counts(postgres_url) == [1, 4, 2]
 
 
 async def test_two_nodes_racing_a_regeneration_open_one_run(postgres_url: str) -> None:
@@ -173,7 +172,12 @@ async def test_two_nodes_racing_a_regeneration_open_one_run(postgres_url: str) -
         await answered(one, "question", "answer", key="q")
         racing = [
             (one, two)[i % 2].regenerate(
-                user_id="alice", message_id="a-q", client_msg_id=f"g{i % 3}", run_id=f"run-{i}"
+                user_id="alice",
+                message_id="a-q",
+                client_msg_id=f"g{i % 3}",
+                run_id=f"run-{i}",
+                answer_id=f"answer-{i}",
+                history_limit=50,
             )
             for i in range(12)
         ]
@@ -189,7 +193,7 @@ async def test_two_nodes_racing_a_regeneration_open_one_run(postgres_url: str) -
         else:
             assert not isinstance(result, BaseException)
             assert result.run_id == opened[0].run_id
-    assert await _counts(postgres_url) == [1, 2, 2]
+    assert await _counts(postgres_url) == [1, 3, 2]
 
 
 async def test_search_conditions_can_use_the_gin_indexes(postgres_url: str) -> None:

@@ -15,35 +15,41 @@ from tests.server.stores.chat_backend import (  # noqa: F401
     finish,
     fixture_backend,
     fixture_store,
-    reply,
     send,
 )
 
 
 async def regenerate(
-    store: ChatStore, message_id: str, key: str, run: str | None = None, user: str = "alice"
+    store: ChatStore,
+    message_id: str,
+    key: str,
+    run: str | None = None,
+    user: str = "alice",
+    answer: str | None = None,
 ) -> RegenerateRecord:
     return await store.regenerate(
-        user_id=user, message_id=message_id, client_msg_id=key, run_id=run or f"r-{key}"
+        user_id=user,
+        message_id=message_id,
+        client_msg_id=key,
+        run_id=run or f"r-{key}",
+        answer_id=answer or f"a-{key}",
+        history_limit=50,
     )
 
 
 async def test_a_thread_with_a_streaming_run_refuses_new_messages(
     store: ChatStore, backend: Backend
 ) -> None:
-    sent = await send(store, "first", key="k1", run="r1")
+    sent = await send(store, "first", key="k1", run="r1", answer="a1")
 
     with pytest.raises(ConflictError) as caught:
         await send(store, "second", thread=sent.thread.id, key="k2")
     assert caught.value.run_id == "r1"
     # The send that started the run is still answered as a duplicate.
     assert (await send(store, "first", key="k1", run="r9")).duplicate
-    assert await backend.counts() == [1, 1, 1]
+    assert await backend.counts() == [1, 2, 1]
     assert await store.streaming_runs(user_id="alice", thread_id=sent.thread.id) == ["r1"]
 
-    await reply(store, sent)
-    with pytest.raises(ConflictError):  # answering is still running
-        await send(store, "second", thread=sent.thread.id, key="k2")
     await finish(store, "a1", "done")
     second = await send(store, "second", thread=sent.thread.id, key="k2", run="r2")
     assert (second.duplicate, second.thread.id) == (False, sent.thread.id)
@@ -62,7 +68,7 @@ async def test_concurrent_sends_to_one_thread_open_one_run(
     assert (len(won), len(refused)) == (1, 9)
     assert {r.run_id for r in refused} == {won[0].run_id}
     assert await store.streaming_runs(user_id="alice", thread_id=thread_id) == [won[0].run_id]
-    assert await backend.counts() == [1, 3, 2]
+    assert await backend.counts() == [1, 4, 2]
 
 
 async def test_regenerations_answer_the_same_user_message(
@@ -71,25 +77,24 @@ async def test_regenerations_answer_the_same_user_message(
     sent = await answered(store, "question", "first answer", key="q")
     thread = await store.get_thread("alice", sent.thread.id)
 
-    again = await regenerate(store, "a-q", "g1", "r-g1")
+    again = await regenerate(store, "a-q", "g1", "r-g1", answer="a2")
     assert (again.duplicate, again.run_id, again.reply_to) == (False, "r-g1", sent.message)
+    # The model's input ends at the message answered again: the first answer is not in it.
+    assert again.history == [sent.message]
     assert again.thread.updated_at > thread.updated_at
     assert again.thread.model_copy(update={"updated_at": thread.updated_at}) == thread
     assert await store.streaming_runs(user_id="alice", thread_id=thread.id) == ["r-g1"]
 
-    second = await store.start_assistant_message(
-        user_id="alice",
-        thread_id=thread.id,
-        run_id="r-g1",
-        reply_to=sent.message.id,
-        message_id="a2",
-    )
+    second = again.answer
+    assert second is not None
+    assert (second.id, second.status, second.run_id) == ("a2", "streaming", "r-g1")
     await finish(store, "a2", "second answer")
     third = await regenerate(store, "a2", "g2", "r-g2")
     assert third.reply_to == sent.message
 
     history = await store.list_messages(user_id="alice", thread_id=thread.id)
-    assert [m.text for m in history] == ["question", "first answer", "second answer"]
+    assert [m.text for m in history] == ["question", "first answer", "second answer", ""]
+    assert third.answer == history[-1]
     assert {m.reply_to for m in history[1:]} == {sent.message.id} == {second.reply_to}
     runs = await backend.query("SELECT id, status FROM runs ORDER BY seq")
     assert runs == [("r-q", "completed"), ("r-g1", "completed"), ("r-g2", "streaming")]
@@ -99,17 +104,23 @@ async def test_regenerate_is_idempotent(store: ChatStore, backend: Backend) -> N
     sent = await answered(store, "question", "answer", key="q")
     first = await regenerate(store, "a-q", "g1", "run-1")
 
-    repeat = await regenerate(store, "a-q", "g1", "run-2")
+    repeat = await regenerate(store, "a-q", "g1", "run-2", answer="other")
     assert repeat.duplicate
-    assert repeat.model_copy(update={"duplicate": False}) == first
+    # A repeat opens nothing: no answer, no history.
+    assert (repeat.answer, repeat.history) == (None, [])
+    assert (repeat.thread, repeat.reply_to, repeat.run_id) == (
+        first.thread,
+        first.reply_to,
+        first.run_id,
+    )
     # Repeated while its own run streams: still the duplicate, not a conflict.
     assert (await regenerate(store, "a-q", "g1", "run-3")).run_id == "run-1"
-    assert await backend.counts() == [1, 2, 2]
+    assert await backend.counts() == [1, 3, 2]
 
     # A regeneration's key and a send's key are apart, even when equal.
     with pytest.raises(ConflictError):
         await regenerate(store, "a-q", "q", "run-4")
-    assert (await send(store, "other", key="g1")).duplicate is False
+    assert (await send(store, "other", key="g1", answer="a-other")).duplicate is False
     assert sent.message.client_msg_id == "q"
 
 
@@ -122,7 +133,7 @@ async def test_concurrent_identical_regenerations_open_one_run(
 
     assert sum(not r.duplicate for r in results) == 1
     assert len({r.run_id for r in results}) == 1
-    assert await backend.counts() == [1, 2, 2]
+    assert await backend.counts() == [1, 3, 2]
 
 
 async def test_regenerate_waits_for_the_running_answer(store: ChatStore) -> None:
@@ -133,7 +144,6 @@ async def test_regenerate_waits_for_the_running_answer(store: ChatStore) -> None
         await regenerate(store, "a-q", "g1")
     assert caught.value.run_id == "r-f"
 
-    await reply(store, await send(store, "follow-up", key="f"), "a-f")
     await finish(store, "a-f", "sure")
     regenerated = await regenerate(store, "a-q", "g1")
     with pytest.raises(ConflictError) as caught:

@@ -18,7 +18,7 @@ from server.stores.chat_sqlite_threads import page_sql
 from server.stores.chat_store import ConflictError
 from server.stores.factory import chat_store_from_url
 from server.stores.sqlite_connection import sqlite_path_from_url
-from tests.server.stores.chat_backend import answered, checkpoint, finish, reply, send
+from tests.server.stores.chat_backend import answered, checkpoint, finish, send
 
 
 def _query(path: Path, sql: str) -> list[tuple[Any, ...]]:
@@ -59,7 +59,7 @@ async def test_concurrent_sends_across_connections_store_one_message(db_path: Pa
 
     assert sum(not r.duplicate for r in results) == 1
     assert len({r.message.id for r in results}) == 1
-    assert _counts(db_path) == [1, 1, 1]
+    assert _counts(db_path) == [1, 2, 1]
 
 
 async def test_concurrent_sends_across_connections_to_one_thread_open_one_run(
@@ -80,15 +80,14 @@ async def test_concurrent_sends_across_connections_to_one_thread_open_one_run(
     refused = [r.run_id for r in results if isinstance(r, ConflictError)]
     assert len(won) == 1
     assert refused == [won[0].run_id] * 9
-    assert _counts(db_path) == [1, 3, 2]
+    assert _counts(db_path) == [1, 4, 2]
 
 
 async def test_search_indexes_stay_in_step_with_their_tables(
     store: SqliteChatStore, db_path: Path
 ) -> None:
     kept = await answered(store, "Trip to Lisbon", "Take the tram")
-    doomed = await send(store, "Weather on Mars")
-    await reply(store, doomed, "a-mars")
+    doomed = await send(store, "Weather on Mars", answer="a-mars")
     for text in ("Cold", "Cold and dusty"):
         await store.checkpoint_assistant_messages([checkpoint("a-mars", text)])
     await finish(store, "a-mars", "Cold, dusty and red")
@@ -134,7 +133,7 @@ async def test_unique_constraint_race_rolls_back_and_returns_winner(
 
     assert (calls, repeat.duplicate, repeat.message) == (2, True, first.message)
     assert _query(db_path, "SELECT id FROM runs") == [("run-1",)]
-    assert _counts(db_path) == [1, 1, 1]
+    assert _counts(db_path) == [1, 2, 1]
 
 
 async def test_database_file_uses_wal(store: SqliteChatStore, db_path: Path) -> None:

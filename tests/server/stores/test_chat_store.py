@@ -18,13 +18,15 @@ from tests.server.stores.chat_backend import (  # noqa: F401
     fixture_backend,
     fixture_store,
 )
-from tests.server.stores.chat_backend import reply as reply
+from tests.server.stores.chat_backend import opened as opened
 from tests.server.stores.chat_backend import send as send
 
 
-async def test_send_creates_thread_message_and_run(store: ChatStore, backend: Backend) -> None:
+async def test_send_creates_thread_message_run_and_answer(
+    store: ChatStore, backend: Backend
+) -> None:
     text = "  Plan   my\ttrip \nto Lisbon"
-    sent = await send(store, text, key="c1", run="r1")
+    sent = await send(store, text, key="c1", run="r1", answer="a1")
 
     m, thread = sent.message, sent.thread
     assert (sent.duplicate, sent.run_id, thread.user_id) == (False, "r1", "alice")
@@ -35,7 +37,15 @@ async def test_send_creates_thread_message_and_run(store: ChatStore, backend: Ba
     for stamp in (thread.created_at, thread.updated_at, m.created_at, m.updated_at):
         assert stamp.utcoffset() == timedelta(0)
     assert await store.get_thread("alice", thread.id) == thread
-    assert await store.list_messages(user_id="alice", thread_id=thread.id) == [m]
+    # The run's answer is opened in the same transaction, with the model's input read.
+    a = sent.answer
+    assert a is not None
+    assert (a.id, a.thread_id, a.user_id, a.role) == ("a1", thread.id, "alice", "assistant")
+    assert (a.text, a.status, a.run_id, a.reply_to) == ("", "streaming", "r1", m.id)
+    # PostgreSQL stamps a transaction's rows with one time; the insertion order breaks ties.
+    assert a.created_at >= m.created_at
+    assert sent.history == [m]
+    assert await store.list_messages(user_id="alice", thread_id=thread.id) == [m, a]
     runs = await backend.query("SELECT id, thread_id, status FROM runs")
     assert runs == [("r1", thread.id, "streaming")]
 
@@ -48,7 +58,21 @@ async def test_send_to_existing_thread_bumps_activity(store: ChatStore) -> None:
     assert second.thread.created_at == first.thread.created_at
     assert second.thread.updated_at > first.thread.updated_at
     messages = await store.list_messages(user_id="alice", thread_id=first.thread.id)
-    assert [m.text for m in messages] == ["first", "one", "second"]
+    assert [m.text for m in messages] == ["first", "one", "second", ""]
+    # The model's input: the thread up to the new message, its answer not yet in it.
+    assert second.history == messages[:-1]
+
+
+async def test_a_send_reads_the_newest_messages_up_to_its_own(store: ChatStore) -> None:
+    thread_id = (await answered(store, "m0", "m1")).thread.id
+    for i in (2, 4):
+        await answered(store, f"m{i}", f"m{i + 1}", thread=thread_id)
+
+    sent = await send(store, "m6", thread=thread_id, history_limit=3)
+
+    assert [m.text for m in sent.history] == ["m4", "m5", "m6"]
+    with pytest.raises(ValueError):
+        await send(store, "m7", history_limit=0)
 
 
 @pytest.mark.parametrize(
@@ -72,9 +96,12 @@ async def test_repeat_send_returns_first_record(store: ChatStore, backend: Backe
     repeat = await send(store, "hi again", key="same", run="run-2")
 
     assert repeat.duplicate
-    assert repeat.model_copy(update={"duplicate": False}) == first
+    # A repeat opens nothing: the first send's answer is already running.
+    assert (repeat.answer, repeat.history) == (None, [])
+    first_as_sent = first.model_copy(update={"answer": None, "history": []})
+    assert repeat.model_copy(update={"duplicate": False}) == first_as_sent
     assert await backend.query("SELECT id FROM runs") == [("run-1",)]
-    assert await backend.counts() == [1, 1, 1]
+    assert await backend.counts() == [1, 2, 1]
 
 
 async def test_concurrent_identical_sends_store_one_message(
@@ -85,7 +112,7 @@ async def test_concurrent_identical_sends_store_one_message(
 
     assert sum(not r.duplicate for r in results) == 1
     assert len({(r.thread.id, r.message.id, r.run_id) for r in results}) == 1
-    assert await backend.counts() == [1, 1, 1]
+    assert await backend.counts() == [1, 2, 1]
 
 
 async def test_other_users_thread_is_not_found(store: ChatStore) -> None:
@@ -100,7 +127,7 @@ async def test_other_users_thread_is_not_found(store: ChatStore) -> None:
     with pytest.raises(NotFoundError):
         await send(store, "lost", thread="no-such-thread")
     assert (await store.list_threads("mallory")).threads == []
-    assert len(await store.list_messages(user_id="alice", thread_id=thread_id)) == 1
+    assert len(await store.list_messages(user_id="alice", thread_id=thread_id)) == 2
     # The refused sends left nothing behind, not even their idempotency keys.
     assert not (await send(store, "intrusion", user="mallory")).duplicate
 
@@ -112,10 +139,11 @@ async def test_other_users_thread_is_not_found(store: ChatStore) -> None:
 async def test_assistant_message_start_and_finish(
     store: ChatStore, backend: Backend, status: MessageStatus, run_status: str
 ) -> None:
-    sent = await send(store, "question", run="r1")
+    sent = await send(store, "question", run="r1", answer="a1")
     thread_id = sent.thread.id
 
-    a = await reply(store, sent)
+    a = sent.answer
+    assert a is not None
     assert (a.id, a.thread_id, a.user_id, a.role) == ("a1", thread_id, "alice", "assistant")
     assert (a.text, a.status, a.run_id, a.reply_to) == ("", "streaming", "r1", sent.message.id)
     assert (a.client_msg_id, a.parts, a.seq) == (None, [], None)
@@ -135,15 +163,9 @@ async def test_assistant_message_start_and_finish(
     assert [m.id for m in history] == [sent.message.id, "a1"]
 
 
-async def test_assistant_message_rejects_bad_references(store: ChatStore) -> None:
-    sent = await send(store, "question", run="r1")
-    ids = {"thread_id": sent.thread.id, "run_id": "r1", "reply_to": sent.message.id}
+async def test_finish_refuses_user_messages_and_streaming(store: ChatStore) -> None:
+    sent = await send(store, "question", run="r1", answer="a1")
 
-    for bad in ({"run_id": "nope"}, {"reply_to": "nope"}, {"thread_id": "nope"}):
-        with pytest.raises(NotFoundError):
-            await store.start_assistant_message(user_id="alice", message_id="a1", **ids | bad)
-    with pytest.raises(NotFoundError):
-        await store.start_assistant_message(user_id="mallory", message_id="a1", **ids)
     with pytest.raises(NotFoundError):  # a user message cannot be finished
         await finish(store, sent.message.id, "", "failed")
     with pytest.raises(ValueError):
@@ -178,7 +200,7 @@ async def test_history_pagination_oldest_first(store: ChatStore) -> None:
 
 async def test_threads_ordered_by_latest_activity(store: ChatStore) -> None:
     a = await answered(store, "a", "ok")
-    b = await send(store, "b")
+    await send(store, "b", answer="a-b")
     await send(store, "c")
     await send(store, "other user", user="bob")
 
@@ -188,16 +210,14 @@ async def test_threads_ordered_by_latest_activity(store: ChatStore) -> None:
     assert await titles() == ["c", "b", "a"]
     await send(store, "a again", thread=a.thread.id)
     assert await titles() == ["a", "c", "b"]
-    await reply(store, b, "b-reply")
-    assert await titles() == ["a", "c", "b"]
-    await finish(store, "b-reply", "done")
+    await finish(store, "a-b", "done")
     assert await titles() == ["b", "a", "c"]
     assert await titles(limit=2) == ["b", "a"]
     assert [t.title for t in (await store.list_threads("bob")).threads] == ["other user"]
 
 
 async def test_list_streaming_returns_older_unfinished_answers(store: ChatStore) -> None:
-    answers = [await reply(store, await send(store, f"q{i}"), f"a{i}") for i in range(4)]
+    answers = [await opened(store, f"q{i}", f"a{i}") for i in range(4)]
     await finish(store, "a1", "done")
 
     async def streaming(before: datetime, limit: int = 100) -> list[str]:
@@ -213,8 +233,7 @@ async def test_list_streaming_returns_older_unfinished_answers(store: ChatStore)
 
 async def test_data_survives_reopen(backend: Backend) -> None:
     async with backend.opened() as first:
-        sent = await send(first, "persist me", run="r1")
-        await reply(first, sent)
+        sent = await send(first, "persist me", run="r1", answer="a1")
         answer = await finish(first, "a1", "ok")
         thread = await first.get_thread("alice", sent.thread.id)
 
@@ -229,12 +248,11 @@ async def test_data_survives_reopen(backend: Backend) -> None:
 
 async def test_fail_interrupted_runs_after_reopen(backend: Backend) -> None:
     async with backend.opened() as crashed:
-        sent = await send(crashed, "q1", run="r1")
-        await reply(crashed, sent)
+        sent = await send(crashed, "q1", run="r1", answer="a1")
         await send(crashed, "q2", run="r2")
 
     async with backend.opened() as restarted:
-        assert await restarted.fail_interrupted_runs() == 1
+        assert await restarted.fail_interrupted_runs() == 2
         assert await restarted.fail_interrupted_runs() == 0
         history = await restarted.list_messages(user_id="alice", thread_id=sent.thread.id)
         # Nothing is streaming any more, so the thread takes a new message.

@@ -14,7 +14,6 @@ from tests.server.stores.chat_backend import (  # noqa: F401
     finish,
     fixture_backend,
     fixture_store,
-    reply,
     send,
 )
 
@@ -105,7 +104,6 @@ async def test_no_words_means_no_filter(
 
 async def test_search_follows_edits(store: ChatStore, library: dict[str, str]) -> None:
     sent = await send(store, "Weekend", key="w")
-    await reply(store, sent, "a-w")
     await store.checkpoint_assistant_messages([checkpoint("a-w", "Hiking in Sintra")])
     # While it streams, an answer is not searched: it is once it has ended.
     assert await ids(store, "sint") == []
@@ -167,7 +165,6 @@ async def test_delete_removes_everything_of_the_thread(
 ) -> None:
     doomed = library["lisbon"]
     sent: SendRecord = await send(store, "And Sintra?", thread=doomed, key="s", run="r-s")
-    await reply(store, sent, "a-s")
     await store.checkpoint_assistant_messages([checkpoint("a-s", "Sintra has palaces", 3)])
     assert await _history(backend, doomed) == [1, 4, 2]
 
@@ -200,9 +197,8 @@ async def test_delete_is_refused_for_other_users(
 
 
 async def test_streaming_runs_of_a_thread(store: ChatStore) -> None:
-    sent = await send(store, "q", run="r1")
+    sent = await send(store, "q", run="r1", answer="a1")
     assert await store.streaming_runs(user_id="alice", thread_id=sent.thread.id) == ["r1"]
-    await reply(store, sent)
     await finish(store, "a1", "done")
     assert await store.streaming_runs(user_id="alice", thread_id=sent.thread.id) == []
     with pytest.raises(NotFoundError):
