@@ -6,23 +6,36 @@ empty or not. Here the items' deque exists only while there are items, and the f
 `get` and `join` only while someone waits. Same behaviour as `asyncio.Queue` for what
 python-engineio and the websocket writer use: FIFO order, `get` wakes one getter per item,
 a cancelled `get` passes its wakeup on, `join` waits for a `task_done` per item.
+
+Its consumer need not wait on it: one that registers with `notify` is told of every packet
+queued (the websocket writer, which runs only while there is something to write).
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import deque
-from typing import Any
+from typing import Any, Protocol
+
+
+class Consumer(Protocol):
+    def queued(self) -> None:
+        """A packet was put on the queue (it is there when this runs)."""
 
 
 class PacketQueue:
-    __slots__ = ("_getters", "_items", "_joiners", "_unfinished")
+    __slots__ = ("_consumer", "_getters", "_items", "_joiners", "_unfinished")
 
     def __init__(self) -> None:
         self._items: deque[Any] | None = None
         self._getters: list[asyncio.Future[None]] | None = None
         self._joiners: list[asyncio.Future[None]] | None = None
         self._unfinished = 0
+        self._consumer: Consumer | None = None
+
+    def notify(self, consumer: Consumer | None) -> None:
+        """Tell `consumer` of each packet put from now on (None: nobody)."""
+        self._consumer = consumer
 
     def qsize(self) -> int:
         return 0 if self._items is None else len(self._items)
@@ -36,6 +49,8 @@ class PacketQueue:
         self._items.append(item)
         self._unfinished += 1
         self._wake_getter()
+        if self._consumer is not None:
+            self._consumer.queued()
 
     async def put(self, item: Any) -> None:
         self.put_nowait(item)

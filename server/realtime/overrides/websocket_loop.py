@@ -4,9 +4,13 @@ its per-packet Tasks.
 
 Upstream reads each frame through a new Task wrapped in `asyncio.wait_for`, and its writer
 awaits each queue read through `wait_for`, which on Python 3.11 is one more Task per packet
-sent. Here each side has one idle deadline for the life of the connection (even
-`asyncio.timeout` would build and reschedule a timer per packet), and the writer takes what
-is already queued without waiting at all, several frames in one write (websocket_batch.py).
+sent. Here the reader has one idle deadline for the life of the connection (even
+`asyncio.timeout` would build and reschedule a timer per packet), and the writer is a task
+only while something is queued: it takes what is there, several frames in one write
+(websocket_batch.py), and ends when the queue is empty. Upstream's writer also gives up after
+`ping_interval + ping_timeout` with nothing to send; here nothing waits to time out: a client
+that stops answering pings is closed by the engine's ping timeout check and its reader's idle
+deadline, as upstream's is.
 A text MESSAGE (every Socket.IO packet) goes straight to the server's message handler,
 skipping a decode that would only find it is not JSON (unless python-engineio's packet log
 is on, whose lines it would skip). A frame that is not an Engine.IO packet is counted as a
@@ -74,7 +78,8 @@ async def run_websocket(socket: Any, ws: FrameSocket) -> None:
         socket.connected = True
         socket.upgraded = True
 
-    writer_task = asyncio.ensure_future(_write(socket, ws, idle_s))
+    writer = Writer(socket, ws)
+    writer.start()
     deadline = IdleDeadline(idle_s)
     while True:
         try:
@@ -105,57 +110,84 @@ async def run_websocket(socket: Any, ws: FrameSocket) -> None:
             break  # the socket is closed
 
     deadline.settle()
-    await socket.queue.put(None)  # unlock the writer so it can exit
-    await writer_task
+    socket.queue.put_nowait(None)  # the writer, started again if idle, ends on it
+    await writer.finished()
     await socket.close(wait=False, abort=True, reason=server.reason.TRANSPORT_CLOSE)
 
 
-async def _write(socket: Any, ws: FrameSocket, idle_s: float) -> None:
-    queue: asyncio.Queue[Any] = socket.queue
-    server = socket.server
-    deadline = IdleDeadline(idle_s)
-    while True:
-        # Tested, not caught: an `except QueueEmpty` block around the wait below would keep
-        # the exception and its traceback alive for as long as the connection is idle.
-        if not queue.empty():
-            pkt = queue.get_nowait()
+class Writer:
+    """Writes what the socket's queue holds to the websocket: a task from the moment a packet
+    is queued until the queue is empty again, and none while the connection is idle (a task
+    waiting on the queue would be about 1 KB every held connection keeps: docs/performance.md).
+    While no task runs, the engine may write a packet at once itself (`writer_idle`); once one
+    is queued, everything after it is queued too, until the task has written them all.
+
+    It ends for good on None in the queue (the connection is closing) or a failed write, and
+    then closes the websocket, as upstream's writer does.
+    """
+
+    __slots__ = ("_ended", "_socket", "_task", "_ws")
+
+    def __init__(self, socket: Any, ws: FrameSocket) -> None:
+        self._socket = socket
+        self._ws = ws
+        self._task: asyncio.Task[None] | None = None
+        self._ended = False
+
+    def start(self) -> None:
+        """Write what is already queued (the OPEN packet of a new connection) and from now
+        on whatever is queued."""
+        queue = self._socket.queue
+        queue.notify(self)
+        if queue.empty():
+            self._socket.server.writer_idle(self._socket.sid, self._ws)
         else:
-            # While this waits on the empty queue, a packet sent to the connection may be
-            # written at once by its sender (`writer_idle`); the server's pings still come
-            # through the queue, so the idle deadline still sees them.
-            server.writer_idle(socket.sid, ws)
+            self.queued()
+
+    def queued(self) -> None:
+        if self._task is None and not self._ended:
+            self._socket.server.writer_busy(self._socket.sid)
+            self._task = asyncio.get_running_loop().create_task(self._drain())
+
+    async def finished(self) -> None:
+        """Wait for the writer to end (None was queued), then forget it."""
+        if self._task is not None:
+            await self._task
+        self._socket.queue.notify(None)
+        self._socket.server.writer_busy(self._socket.sid)
+
+    async def _drain(self) -> None:
+        queue = self._socket.queue
+        ws = self._ws
+        while True:
+            if queue.empty():
+                # Nothing left: the task ends here, in the same step as the check, so a
+                # packet queued later starts another.
+                self._task = None
+                self._socket.server.writer_idle(self._socket.sid, ws)
+                return
+            # What is already queued (a replay, a burst) goes out in one write.
+            frames: list[str | bytes] = []
+            closing = False
+            while len(frames) < _BATCH_FRAMES and not queue.empty():
+                pkt = queue.get_nowait()
+                queue.task_done()
+                if pkt is None:
+                    closing = True
+                    break
+                frames.append(pkt.encode())
             try:
-                deadline.begin_wait()
-                pkt = await queue.get()
-            except asyncio.CancelledError:  # idle too long, or cancelled: as upstream
-                break
-            finally:
-                server.writer_busy(socket.sid)
-            deadline.end_wait()
-        queue.task_done()
-        if pkt is None:
-            break  # the connection is closing
-        # What else is already queued (a replay, a burst) goes out in the same write.
-        frames = [pkt.encode()]
-        closing = False
-        while len(frames) < _BATCH_FRAMES and not queue.empty():
-            pkt = queue.get_nowait()
-            queue.task_done()
-            if pkt is None:
+                if len(frames) == 1:
+                    await ws.write_frame(frames[0])
+                elif frames:
+                    await ws.write_frames(frames)
+            except BaseException:
                 closing = True
+            if closing:
                 break
-            frames.append(pkt.encode())
-        try:
-            if len(frames) == 1:
-                await ws.write_frame(frames[0])
-            else:
-                await ws.write_frames(frames)
-        except BaseException:
-            break
-        if closing:
-            break
-    deadline.settle()
-    await ws.close()
+        # Ended for good; the task is kept until the websocket is closed (`finished`).
+        self._ended = True
+        await ws.close()
 
 
 async def _receive(ws: FrameSocket, limit: int) -> Any:

@@ -1,7 +1,10 @@
-"""A packet sent to a connection whose writer is idle is written at once, without waking the
-writer's task; one sent while others still wait in the queue goes behind them."""
+"""A packet sent to a connection whose writer is idle is written at once, without a writer
+task; one sent while others still wait in the queue goes behind them, and the writer task,
+started for them, ends once they are written."""
 
 from __future__ import annotations
+
+import asyncio
 
 from schemas.registry import SYSTEM
 from server.app_keys import SIO
@@ -38,5 +41,38 @@ async def test_packets_arrive_in_the_order_sent_whichever_way_they_leave(
             await engine.send_packet(eio_sid, _notice(4))
             notices = await recorder.wait_for(SYSTEM, "system:notice", count=5)
             assert [notice["text"] for notice in notices] == ["0", "1", "2", "3", "4"]
+        finally:
+            await client.disconnect()
+
+
+async def test_packets_sent_while_the_writer_starts_and_ends_arrive_in_order_none_lost(
+    make_settings: SettingsFactory,
+) -> None:
+    async with live_server(make_settings()) as server:
+        client, recorder = await connect(server, [SYSTEM], {"token": await server.token("ann")})
+        try:
+            await recorder.wait_for(SYSTEM, "system:hello")
+            engine = server.app[SIO].eio
+            eio_sid = client.eio.sid
+            await until(lambda: eio_sid in engine._idle_writers)
+            sent = 0
+            restarts = 0
+            for round_ in range(40):
+                # One at once, a burst queued behind it (a writer task starts), one more
+                # behind the burst; then the writer runs part of the way, or to its end.
+                await engine.send_packet(eio_sid, _notice(sent))
+                await engine.send_packets(eio_sid, [_notice(sent + 1), _notice(sent + 2)])
+                await engine.send_packet(eio_sid, _notice(sent + 3))
+                sent += 4
+                if round_ % 3 == 0:
+                    await asyncio.sleep(0)
+                elif round_ % 3 == 1:
+                    await until(lambda: eio_sid in engine._idle_writers)
+                    restarts += 1
+            notices = await recorder.wait_for(SYSTEM, "system:notice", count=sent)
+            assert [notice["text"] for notice in notices] == [str(n) for n in range(sent)]
+            assert restarts > 10
+            await until(lambda: eio_sid in engine._idle_writers)
+            assert engine.sockets[eio_sid].queue.empty()
         finally:
             await client.disconnect()

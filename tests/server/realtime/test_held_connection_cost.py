@@ -1,11 +1,17 @@
 """What an idle, authenticated connection holds on the server: no outbound queue storage,
-no task for its pings (they are timers on the loop's wheel), and pings that still keep it
-alive. A regression here is memory every held connection pays (docs/performance.md)."""
+no task for its pings (they are timers on the loop's wheel), no writer task, and pings that
+still keep it alive, while a client that stops answering them is still closed. A regression
+here is memory every held connection pays (docs/performance.md)."""
 
 from __future__ import annotations
 
 import asyncio
+import json
 
+import aiohttp
+import pytest
+
+from schemas.registry import SYSTEM
 from server.app_keys import CONTEXT, SIO
 from server.realtime.packet_queue import PacketQueue
 from server.realtime.timer_wheel import timer_wheel
@@ -24,7 +30,15 @@ def _ping_tasks() -> list[asyncio.Task[object]]:
     ]
 
 
-async def test_idle_connections_hold_no_queue_storage_and_no_ping_task(
+def _writer_tasks() -> list[asyncio.Task[object]]:
+    return [
+        task
+        for task in asyncio.all_tasks()
+        if getattr(task.get_coro(), "__qualname__", "") == "Writer._drain"
+    ]
+
+
+async def test_idle_connections_hold_no_queue_storage_no_ping_task_and_no_writer_task(
     make_settings: SettingsFactory,
 ) -> None:
     settings = make_settings(ping_interval_s=PING_INTERVAL_S, ping_timeout_s=0.5)
@@ -46,11 +60,49 @@ async def test_idle_connections_hold_no_queue_storage_and_no_ping_task(
                 assert type(socket.queue) is PacketQueue
                 assert socket.queue._items is None, "an idle queue holds no deque"
             assert _ping_tasks() == []
-            # Per connection: its ping, the idle deadlines of its reader and writer, the
-            # token checks of its two namespaces.
-            assert len(timer_wheel()) >= CLIENTS * 5
+            # Their writers have written every ping and ended; each connection is ready for
+            # a packet to be written at once.
+            assert _writer_tasks() == []
+            engine = server.app[SIO].eio
+            assert set(engine._idle_writers) == set(engine.sockets)
+            # Per connection: its ping, its reader's idle deadline, the token checks of its
+            # two namespaces.
+            assert len(timer_wheel()) >= CLIENTS * 4
             cap = server.app[CONTEXT].connection_cap
             assert all(type(sids) is tuple for sids in cap._open.values())
         finally:
             for client in clients:
                 await client.disconnect()
+
+
+@pytest.mark.parametrize("chatty", [False, True], ids=["silent", "sending-events"])
+async def test_a_client_that_stops_answering_pings_is_closed(
+    make_settings: SettingsFactory, chatty: bool
+) -> None:
+    """No writer waits to time out on an idle connection: a client that never answers a
+    ping is closed all the same, whether it goes silent or keeps sending events."""
+    settings = make_settings(ping_interval_s=PING_INTERVAL_S, ping_timeout_s=0.5)
+    async with live_server(settings) as server, aiohttp.ClientSession() as http:
+        url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        ws = await http.ws_connect(url)
+        try:
+            assert (await ws.receive_str()).startswith("0{")
+            await ws.send_str(f"40{SYSTEM}," + json.dumps({"token": await server.token("mute")}))
+            engine = server.app[SIO].eio
+            [eio_sid] = list(engine.sockets)
+            loop = asyncio.get_running_loop()
+            started = loop.time()
+            while eio_sid in engine.sockets and loop.time() - started < 5:
+                if chatty:
+                    ping = ["system:ping", {"client_time": 1}]
+                    await ws.send_str(f"42{SYSTEM}," + json.dumps(ping))
+                await asyncio.sleep(0.1)
+            # Interval + timeout, then the engine's sweep or the reader's idle deadline.
+            assert eio_sid not in engine.sockets
+            assert loop.time() - started < 3
+            # And its websocket is closed: what was sent before, then the close.
+            ends = (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+            while (await asyncio.wait_for(ws.receive(), 2)).type not in ends:
+                pass
+        finally:
+            await ws.close()
