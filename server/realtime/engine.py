@@ -12,8 +12,9 @@
 4. Long-polling POSTs with a body over the limit are answered 413 at once, one that does not
    arrive in time 408, and the session is closed without waiting on a queue nobody drains.
 5. A held connection keeps little: its outbound queue allocates only while in use, and its
-   pings are timers on the loop's timer wheel, not a task each, and its environ shares the
-   strings every handshake repeats (docs/performance.md).
+   pings are timers on the loop's timer wheel, not a task each, its environ shares the
+   strings every handshake repeats, and a websocket opened directly keeps none of
+   python-engineio's handshake frames (docs/performance.md).
 
 What replaces python-engineio's internals to get there lives in server/realtime/overrides/,
 one module per upstream function; this class composes them and implements their hooks.
@@ -37,6 +38,7 @@ from server.realtime.overrides.log_error_once import LogErrorOnce
 from server.realtime.overrides.polling_post import PollingPost
 from server.realtime.overrides.socket_queue import SocketQueue
 from server.realtime.overrides.translate_request import TranslateRequest
+from server.realtime.overrides.websocket_connect import WebSocketConnect
 
 FRAME_TOO_LARGE = "frame too large"
 SLOW_CONSUMER = "slow consumer"
@@ -49,6 +51,7 @@ _CLIENT_PACKETS = frozenset({packet.PONG, packet.MESSAGE, packet.CLOSE})
 class GuardedEngine(
     TriggerEvent,
     LogErrorOnce,
+    WebSocketConnect,
     PollingPost,
     EngineHandleConnect,
     SocketQueue,

@@ -106,3 +106,43 @@ async def test_a_client_that_stops_answering_pings_is_closed(
                 pass
         finally:
             await ws.close()
+
+
+def _awaiting(task: asyncio.Task[object]) -> list[str]:
+    """The qualified names of the coroutines a task is suspended in, outermost first."""
+    names = []
+    coro: object = task.get_coro()
+    while coro is not None:
+        names.append(getattr(coro, "__qualname__", type(coro).__name__))
+        coro = getattr(coro, "cr_await", None)
+    return names
+
+
+async def test_a_held_websocket_keeps_none_of_the_handshake_frames(
+    make_settings: SettingsFactory,
+) -> None:
+    """A websocket opened directly is served from one handler frame: python-engineio's
+    `handle_request`, `_handle_connect`, `handle_get_request` and `_upgrade_websocket` have
+    returned, instead of waiting as long as the connection is open."""
+    async with live_server(make_settings()) as server:
+        client, recorder = await connect(server, [SYSTEM], {"token": await server.token("ann")})
+        try:
+            await recorder.wait_for(SYSTEM, "system:hello")
+            [chain] = [
+                names
+                for task in asyncio.all_tasks()
+                if "run_websocket" in (names := _awaiting(task))
+            ]
+            handshake = {
+                "AsyncServer.handle_request",
+                "EngineHandleConnect._handle_connect",
+                "AsyncServer._handle_connect",
+                "AsyncSocket.handle_get_request",
+                "AsyncSocket._upgrade_websocket",
+                "PollingPost.handle_request",
+            }
+            assert handshake.isdisjoint(chain), chain
+            assert "WebSocketConnect.handle_request" in chain
+            assert client.connected
+        finally:
+            await client.disconnect()
