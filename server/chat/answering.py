@@ -14,6 +14,7 @@ from loguru import logger
 from schemas.chat import (
     AgentRunCompleted,
     AgentRunFailed,
+    AgentRunStarted,
     AgentRunStopped,
     AssistantMessageView,
     RunError,
@@ -105,6 +106,17 @@ class Answering:
         request = RunInput(run.run_id, run.user_id, run.thread_id, conversation, sink, gate)
         outcome: UserStreamPayload
         try:
+            # Sent by the run itself once it runs, right before the agent starts: a busy loop
+            # may take a while to get to a new task, and the answer's pace counts from here.
+            await self._emitter.to_user(
+                run.user_id,
+                AgentRunStarted(
+                    run_id=run.run_id,
+                    thread_id=run.thread_id,
+                    reply_to=run.reply_to,
+                    message_id=run.message_id,
+                ),
+            )
             result = await self._agent.run(request)
         except asyncio.CancelledError:
             run.finishing = True

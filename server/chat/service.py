@@ -9,7 +9,6 @@ from pydantic import JsonValue
 
 from schemas.ack import ErrorCode
 from schemas.chat import (
-    AgentRunStarted,
     ChatMessageEvent,
     ChatRegenerate,
     ChatSend,
@@ -153,15 +152,6 @@ class ChatService:
             # Claimed before the answer starts: other nodes take an unclaimed answer only
             # once it is older than a claim's lifetime (cluster/orphans.py).
             await self._control.claim(run.run_id, run.user_id)
-        await self._emitter.to_user(
-            run.user_id,
-            AgentRunStarted(
-                run_id=run_id,
-                thread_id=run.thread_id,
-                reply_to=run.reply_to,
-                message_id=run.message_id,
-            ),
-        )
         self._answering.start(run, model_input(history, self._context_chars))
 
     async def stop(self, user_id: str, run_id: str) -> bool:
