@@ -179,7 +179,7 @@ class Emitter:
         else:
             async with self._stream_locks.hold(key):
                 event = await self._replay.append(key, spec.name, body, now)
-                await self._deliver(key, event.name, event.data, event.epoch)
+                await self._deliver(key, event.name, event.data, event.epoch, event.encoded)
         self._metrics.emit_seconds.observe(time.perf_counter() - started)
         self._metrics.count_out(spec.name)
         return event.seq
@@ -286,10 +286,12 @@ class Emitter:
                 self._follower.unfollow(key)  # the attach failed before it counted
             raise
 
-    async def _deliver(self, key: str, name: str, data: dict[str, Any], epoch: str) -> None:
+    async def _deliver(
+        self, key: str, name: str, data: dict[str, Any], epoch: str, encoded: str | None = None
+    ) -> None:
         listeners = self._listeners.get(key)
         if listeners:
-            event = StoredEvent(seq=int(data["seq"]), name=name, data=data, epoch=epoch)
+            event = StoredEvent(int(data["seq"]), name, data, epoch, encoded)
             for listener in listeners:
                 listener.offer(event)
         followers = self._attached.get(key)
@@ -308,8 +310,8 @@ class Emitter:
         if not live:
             return
         namespace = stream_namespace(key)
-        # Encoded once for every connection of the user.
-        packet = event_packet(namespace, name, data)
+        # Encoded once for every connection of the user (or once for good, by the store).
+        packet = event_packet(namespace, name, data, encoded)
         for _, follower in live:
             if follower.eio_sid is not None:
                 await self.packet(follower.eio_sid, packet)
@@ -333,7 +335,8 @@ class Emitter:
         """Queue stored events on one connection, each encoded once, in seq order."""
         if eio_sid is not None and events:
             await self.packets(
-                eio_sid, [event_packet(namespace, event.name, event.data) for event in events]
+                eio_sid,
+                [event_packet(namespace, e.name, e.data, e.encoded) for e in events],
             )
         for name, count in Counter(event.name for event in events).items():
             self._metrics.count_out(name, count)

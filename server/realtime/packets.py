@@ -17,9 +17,13 @@ from server.realtime.overrides.packet_codec import ServerPacket
 _EVENT = str(packet.EVENT)
 
 
-def event_packet(namespace: str, name: str, data: dict[str, Any]) -> eio_packet.Packet:
-    """The Engine.IO MESSAGE carrying the Socket.IO EVENT `[name, data]` on `namespace`."""
-    encoded = try_dumps([name, data])
+def event_packet(
+    namespace: str, name: str, data: dict[str, Any], encoded: str | None = None
+) -> eio_packet.Packet:
+    """The Engine.IO MESSAGE carrying the Socket.IO EVENT `[name, data]` on `namespace`;
+    `encoded`, the JSON of `[name, data]` if the caller has it already."""
+    if encoded is None:
+        encoded = try_dumps([name, data])
     if encoded is None or namespace == "/":
         # What orjson cannot encode, and the default namespace's header, as the codec does.
         text = ServerPacket(packet.EVENT, data=[name, data], namespace=namespace).encode()

@@ -12,12 +12,13 @@ from itertools import islice
 from typing import Any
 
 from schemas.base import rfc3339
+from server.realtime.json_codec import try_dumps
 from server.stores.replay_store import Position, Replay, StoredEvent
 
 
 @dataclass
 class _UserStream:
-    """A user's kept events, oldest first, as three parallel columns.
+    """A user's kept events, oldest first, as parallel columns.
 
     Columns rather than one object per event: the garbage collector skips a dict of plain
     values but scans every event object, and a busy stream keeps thousands of events for an
@@ -28,11 +29,14 @@ class _UserStream:
     appended_at: deque[float] = field(default_factory=deque)  # monotonic time
     names: deque[str] = field(default_factory=deque)
     data: deque[dict[str, Any]] = field(default_factory=deque)
+    # `[name, data]` as JSON, encoded once at append for every send and replay of the event.
+    encoded: deque[str | None] = field(default_factory=deque)
 
     def popleft(self) -> None:
         self.appended_at.popleft()
         self.names.popleft()
         self.data.popleft()
+        self.encoded.popleft()
 
 
 class MemoryReplayStore:
@@ -69,11 +73,13 @@ class MemoryReplayStore:
             stream = self._streams[user_id] = _UserStream()
         stream.head_seq += 1
         data = {"seq": stream.head_seq, "ts": rfc3339(ts), **body}
+        encoded = try_dumps([name, data])
         stream.appended_at.append(self._clock())
         stream.names.append(name)
         stream.data.append(data)
+        stream.encoded.append(encoded)
         self._trim(stream)
-        return StoredEvent(seq=stream.head_seq, name=name, data=data, epoch=self.epoch)
+        return StoredEvent(stream.head_seq, name, data, self.epoch, encoded)
 
     async def position(self, user_id: str) -> Position:
         stream = self._streams.get(user_id)
@@ -92,11 +98,12 @@ class MemoryReplayStore:
             return Replay(position=position, events=None)
         skip = last_seq + 1 - oldest
         events = [
-            StoredEvent(seq, name, data, epoch)  # the caller's epoch is ours (checked above)
-            for seq, name, data in zip(
+            StoredEvent(seq, name, data, epoch, encoded)  # epoch: ours (checked above)
+            for seq, name, data, encoded in zip(
                 range(last_seq + 1, position.head_seq + 1),
                 islice(stream.names, skip, None),
                 islice(stream.data, skip, None),
+                islice(stream.encoded, skip, None),
                 strict=True,
             )
         ]

@@ -17,6 +17,9 @@ class StoredEvent(NamedTuple):
     data: dict[str, Any]
     # The history the seq belongs to (see ReplayStore.epoch).
     epoch: str
+    # The JSON text of `[name, data]` where the store keeps it (the memory store does), so
+    # sends and replays of the event never encode it again; None: encode it when sent.
+    encoded: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 
 from server.cluster.delivery import (
@@ -329,3 +330,17 @@ async def test_each_append_is_published_on_its_streams_channel(redis: RedisServe
         await pubsub.aclose()
         await client.aclose()
         await store.close()
+
+
+async def test_the_memory_store_keeps_each_event_encoded_once() -> None:
+    store = MemoryReplayStore(MAX_EVENTS, TTL_S)
+    ts = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    appended = await store.append("alice", "agent:delta", {"run_id": "r", "text": "é"}, ts)
+
+    [first] = (await store.since("alice", store.epoch, 0)).events or []
+    [again] = (await store.since("alice", store.epoch, 0)).events or []
+
+    # The wire JSON of [name, data], made at append: every replay sends that same text.
+    assert first.encoded is not None
+    assert orjson.loads(first.encoded) == ["agent:delta", appended.data]
+    assert first.encoded is again.encoded is appended.encoded
