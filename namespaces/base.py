@@ -22,6 +22,7 @@ from namespaces.payloads import parse_payload
 from schemas.ack import AckError, ErrorBody, ErrorCode
 from schemas.auth import ConnectAuth, ConnectRefusal
 from schemas.events import ClientEvent, NamespaceSpec
+from schemas.principal import Principal
 from server.auth.connect import authenticate_connect, client_address, refuse
 from server.auth.errors import AuthFailure
 from server.context import ServerContext
@@ -245,13 +246,17 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             user = verified.principal.id
             self._claim_connection(sid, user, environ)
             try:
+                eio_sid = self.server.manager.eio_sid_from_sid(sid, self.namespace) or sid
+                principal, expires_at = self._as_on_siblings(
+                    eio_sid, verified.principal, verified.expires_at
+                )
                 state = ConnectionState(
-                    principal=verified.principal,
-                    token_expires_at=verified.expires_at,
+                    principal=principal,
+                    token_expires_at=expires_at,
                     client=client_address(environ),
                     origin=environ.get("HTTP_ORIGIN"),
                     connected_at=datetime.now(UTC),
-                    eio_sid=self.server.manager.eio_sid_from_sid(sid, self.namespace) or sid,
+                    eio_sid=eio_sid,
                 )
                 await self.save_session(sid, {SESSION_KEY: state})
                 self.ctx.connections.add(sid, state)
@@ -283,6 +288,26 @@ class EventNamespace(socketio.AsyncNamespace):  # type: ignore[misc]
             state.principal.kind,
             state.client,
         )
+
+    def _as_on_siblings(
+        self, eio_sid: str, principal: Principal, expires_at: datetime
+    ) -> tuple[Principal, datetime]:
+        """The principal (and expiry) another namespace of the same connection already holds,
+        where they are equal to these: a connection on /system and /chat keeps one principal
+        (a model, its set of fields, its strings), not one per namespace."""
+        manager = self.server.manager
+        for namespace in (spec.path for spec in self.ctx.registry.namespaces):
+            other = (
+                None
+                if namespace == self.namespace
+                else manager.sid_from_eio_sid(eio_sid, namespace)
+            )
+            state = None if other is None else self.ctx.connections.get(other)
+            if state is not None and state.principal == principal:
+                if state.token_expires_at == expires_at:
+                    expires_at = state.token_expires_at
+                return state.principal, expires_at
+        return principal, expires_at
 
     def _claim_connection(self, sid: str, user: str, environ: Environ) -> None:
         cap = self.ctx.connection_cap

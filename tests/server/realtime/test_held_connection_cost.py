@@ -146,3 +146,41 @@ async def test_a_held_websocket_keeps_none_of_the_handshake_frames(
             assert client.connected
         finally:
             await client.disconnect()
+
+
+async def test_one_principal_per_connection_where_its_namespaces_share_a_user(
+    make_settings: SettingsFactory,
+) -> None:
+    async with live_server(make_settings()) as server, aiohttp.ClientSession() as http:
+        url = server.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+        tokens = {"ann": await server.token("ann"), "bob": await server.token("bob")}
+        connections = server.app[CONTEXT].connections
+        sio = server.app[SIO]
+        held = []
+        try:
+            for chat_user in ("ann", "bob"):
+                ws = await http.ws_connect(url)
+                held.append(ws)
+                assert (await ws.receive_str()).startswith("0{")
+                await ws.send_str(f"40{SYSTEM}," + json.dumps({"token": tokens["ann"]}))
+                await ws.send_str("40/chat," + json.dumps({"token": tokens[chat_user]}))
+                while "chat:ready" not in await asyncio.wait_for(ws.receive_str(), 5):
+                    pass
+            states = {}
+            for eio_sid in sio.eio.sockets:
+                system = connections.get(sio.manager.sid_from_eio_sid(eio_sid, SYSTEM))
+                chat = connections.get(sio.manager.sid_from_eio_sid(eio_sid, "/chat"))
+                assert system is not None
+                assert chat is not None
+                states[chat.principal.id] = (system, chat)
+            # Ann on both: one principal, one expiry.
+            system, chat = states["ann"]
+            assert chat.principal is system.principal
+            assert chat.token_expires_at is system.token_expires_at
+            # Ann on /system, Bob on /chat of the same connection: each keeps their own.
+            system, chat = states["bob"]
+            assert (system.principal.id, chat.principal.id) == ("ann", "bob")
+        finally:
+            for ws in held:
+                await ws.close()
+
