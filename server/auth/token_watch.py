@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable, Coroutine
 from datetime import UTC, datetime
-from functools import partial
 from typing import Any
 
 import socketio
@@ -69,18 +68,18 @@ class TokenWatch:
         remaining = (state.token_expires_at - now).total_seconds()
         # A short-lived token is warned at half its remaining life rather than never.
         warn_in = remaining - min(self._warn_before_s, max(remaining, 0) / 2)
-        action: Callable[[Key], Coroutine[Any, Any, None]]
-        if not warned and key[0] == SYSTEM and warn_in > 0:
-            delay, action = warn_in, self._warn
-        else:
-            delay, action = max(remaining, 0) + self._grace_s, self._enforce
-        self._timers[key] = timer_wheel().call_later(delay, partial(self._spawn, action, key))
+        warn = not warned and key[0] == SYSTEM and warn_in > 0
+        delay = warn_in if warn else max(remaining, 0) + self._grace_s
+        self._timers[key] = timer_wheel().call_later(delay, _Due(self, key, warn))
 
     def _spawn(self, action: Callable[[Key], Coroutine[Any, Any, None]], key: Key) -> None:
         self._timers.pop(key, None)
         task = asyncio.create_task(action(key))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _due(self, key: Key, warn: bool) -> None:
+        self._spawn(self._warn if warn else self._enforce, key)
 
     async def _warn(self, key: Key) -> None:
         state = self._states.get(key)
@@ -109,3 +108,19 @@ class TokenWatch:
         )
         self.forget(namespace, sid)
         await self._sio.disconnect(sid, namespace=namespace)
+
+
+class _Due:
+    """What a timer runs: the warning or the enforcement for one connection and namespace.
+    One small object, where a `partial` of a bound method with a bound method among its
+    arguments was three objects and a tuple, held by every connection (docs/performance.md)."""
+
+    __slots__ = ("_key", "_warn", "_watch")
+
+    def __init__(self, watch: TokenWatch, key: Key, warn: bool) -> None:
+        self._watch = watch
+        self._key = key
+        self._warn = warn
+
+    def __call__(self) -> None:
+        self._watch._due(self._key, self._warn)

@@ -6,7 +6,10 @@ here is memory every held connection pays (docs/performance.md)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
+import tracemalloc
+from pathlib import Path
 
 import aiohttp
 import pytest
@@ -184,3 +187,53 @@ async def test_one_principal_per_connection_where_its_namespaces_share_a_user(
             for ws in held:
                 await ws.close()
 
+
+ROOT = Path(__file__).resolve().parents[3]
+OUR_CODE = ("server", "namespaces", "schemas")
+HELD = 40
+# Measured: 455 bytes for the token watch (a timer and what it runs per namespace, and its
+# tables' share), 1.0 KB with a partial of bound methods per timer; 6.2 KB for all of our
+# code together (the environ, the websocket, the rate limiter's bucket, the connection state).
+TOKEN_WATCH_BYTES = 700
+OUR_BYTES = 7_000
+
+
+async def test_what_our_own_code_holds_per_held_connection(
+    make_settings: SettingsFactory,
+) -> None:
+    """The heap allocated in the server's own modules, and still held, per connection on
+    /system and /chat once they are idle (tracemalloc, by the line that allocated it)."""
+    ours = [tracemalloc.Filter(True, str(ROOT / part / "*")) for part in OUR_CODE]
+    async with live_server(make_settings()) as server:
+        clients = []
+
+        async def hold(n: int, prefix: str) -> None:
+            for i in range(n):
+                auth = {"token": await server.token(f"{prefix}-{i}")}
+                client, recorder = await connect(server, [SYSTEM, "/chat"], auth)
+                await recorder.wait_for("/chat", "chat:ready")
+                clients.append(client)
+
+        try:
+            await hold(10, "warm")  # what the first connections build once (caches, tables)
+            await asyncio.sleep(0.2)
+            gc.collect()
+            tracemalloc.start()
+            try:
+                before = tracemalloc.take_snapshot().filter_traces(ours)
+                await hold(HELD, "held")
+                await asyncio.sleep(0.2)
+                gc.collect()
+                after = tracemalloc.take_snapshot().filter_traces(ours)
+            finally:
+                tracemalloc.stop()
+        finally:
+            for client in clients:
+                await client.disconnect()
+    by_file = {
+        str(Path(stat.traceback[0].filename).relative_to(ROOT)): stat.size_diff / HELD
+        for stat in after.compare_to(before, "filename")
+    }
+    total = sum(by_file.values())
+    assert by_file.get("server/auth/token_watch.py", 0) <= TOKEN_WATCH_BYTES, by_file
+    assert total <= OUR_BYTES, sorted(by_file.items(), key=lambda kv: -kv[1])
