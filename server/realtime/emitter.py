@@ -43,7 +43,7 @@ from schemas.events import StreamPayload, StreamReady
 from schemas.registry import CHAT, Registry
 from server.metrics import Metrics
 from server.realtime.keyed_locks import KeyedLocks
-from server.realtime.packets import event_packet
+from server.realtime.packets import event_packet, stored_event_packet
 from server.realtime.stream_listener import StreamListener
 from server.stores.replay_store import ReplayStore, StoredEvent
 
@@ -336,7 +336,7 @@ class Emitter:
         if eio_sid is not None and events:
             await self.packets(
                 eio_sid,
-                [event_packet(namespace, e.name, e.data, e.encoded) for e in events],
+                [stored_event_packet(namespace, event) for event in events],
             )
         for name, count in Counter(event.name for event in events).items():
             self._metrics.count_out(name, count)

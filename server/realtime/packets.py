@@ -13,6 +13,7 @@ from socketio import packet
 
 from server.realtime.json_codec import try_dumps
 from server.realtime.overrides.packet_codec import ServerPacket
+from server.stores.replay_store import StoredEvent
 
 _EVENT = str(packet.EVENT)
 
@@ -32,3 +33,11 @@ def event_packet(
         # the packet object: a replay encodes a thousand of these at once.
         text = _EVENT + namespace + "," + encoded
     return eio_packet.Packet(eio_packet.MESSAGE, text)
+
+
+def stored_event_packet(namespace: str, event: StoredEvent) -> eio_packet.Packet:
+    """`event_packet` of a kept event, from the JSON it was kept as when there is one (its
+    data is then never read back)."""
+    if event.encoded is not None and namespace != "/":
+        return eio_packet.Packet(eio_packet.MESSAGE, _EVENT + namespace + "," + event.encoded)
+    return event_packet(namespace, event.name, event.data)

@@ -28,15 +28,15 @@ class _UserStream:
     head_seq: int = 0
     appended_at: deque[float] = field(default_factory=deque)  # monotonic time
     names: deque[str] = field(default_factory=deque)
-    data: deque[dict[str, Any]] = field(default_factory=deque)
-    # `[name, data]` as JSON, encoded once at append for every send and replay of the event.
-    encoded: deque[str | None] = field(default_factory=deque)
+    # Each event as the JSON of `[name, data]`, encoded once at append for every send and
+    # replay of it: a third of the memory of its data as a dict. The dict itself only where
+    # orjson cannot encode it.
+    payloads: deque[str | dict[str, Any]] = field(default_factory=deque)
 
     def popleft(self) -> None:
         self.appended_at.popleft()
         self.names.popleft()
-        self.data.popleft()
-        self.encoded.popleft()
+        self.payloads.popleft()
 
 
 class MemoryReplayStore:
@@ -76,8 +76,7 @@ class MemoryReplayStore:
         encoded = try_dumps([name, data])
         stream.appended_at.append(self._clock())
         stream.names.append(name)
-        stream.data.append(data)
-        stream.encoded.append(encoded)
+        stream.payloads.append(data if encoded is None else encoded)
         self._trim(stream)
         return StoredEvent(stream.head_seq, name, data, self.epoch, encoded)
 
@@ -93,24 +92,26 @@ class MemoryReplayStore:
         if stream is None or last_seq == position.head_seq:
             return Replay(position=position, events=[])
         self._trim(stream)
-        oldest = position.head_seq - len(stream.data) + 1
+        oldest = position.head_seq - len(stream.payloads) + 1
         if last_seq + 1 < oldest:
             return Replay(position=position, events=None)
         skip = last_seq + 1 - oldest
+        # The caller's epoch is ours (checked above).
         events = [
-            StoredEvent(seq, name, data, epoch, encoded)  # epoch: ours (checked above)
-            for seq, name, data, encoded in zip(
+            StoredEvent(seq, name, None, epoch, payload)
+            if isinstance(payload, str)
+            else StoredEvent(seq, name, payload, epoch)
+            for seq, name, payload in zip(
                 range(last_seq + 1, position.head_seq + 1),
                 islice(stream.names, skip, None),
-                islice(stream.data, skip, None),
-                islice(stream.encoded, skip, None),
+                islice(stream.payloads, skip, None),
                 strict=True,
             )
         ]
         return Replay(position=position, events=events)
 
     def _trim(self, stream: _UserStream) -> None:
-        while len(stream.data) > self._max_events:
+        while len(stream.payloads) > self._max_events:
             stream.popleft()
         cutoff = self._clock() - self._ttl_s
         while stream.appended_at and stream.appended_at[0] < cutoff:

@@ -4,22 +4,55 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple, Protocol
+from typing import Any, Protocol
+
+import orjson
 
 
-class StoredEvent(NamedTuple):
-    """One kept event. A tuple: a replay builds thousands at once, and a frozen dataclass's
-    constructor costs several times as much."""
+class StoredEvent:
+    """One kept event: its data, or its wire JSON, from which the data is read when first
+    asked for. Slotted and plain: a replay builds thousands at once."""
 
-    seq: int
-    name: str
-    # The wire payload exactly as first emitted, `seq` and `ts` included.
-    data: dict[str, Any]
-    # The history the seq belongs to (see ReplayStore.epoch).
-    epoch: str
-    # The JSON text of `[name, data]` where the store keeps it (the memory store does), so
-    # sends and replays of the event never encode it again; None: encode it when sent.
-    encoded: str | None = None
+    __slots__ = ("_data", "encoded", "epoch", "name", "seq")
+
+    def __init__(
+        self,
+        seq: int,
+        name: str,
+        data: dict[str, Any] | None,
+        epoch: str,
+        encoded: str | None = None,
+    ) -> None:
+        if data is None and encoded is None:
+            raise ValueError("a stored event needs its data or its JSON")
+        self.seq = seq
+        self.name = name
+        self._data = data
+        # The history the seq belongs to (see ReplayStore.epoch).
+        self.epoch = epoch
+        # The JSON text of `[name, data]` where the store keeps it (the memory store keeps
+        # only that), so sends and replays of the event never encode it again; None: encode
+        # it when sent.
+        self.encoded = encoded
+
+    @property
+    def data(self) -> dict[str, Any]:
+        """The wire payload exactly as first emitted, `seq` and `ts` included."""
+        if self._data is None:
+            # Encoded by orjson, which reads its own JSON back exactly.
+            self._data = orjson.loads(self.encoded or "")[1]
+        return self._data
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, StoredEvent):
+            return NotImplemented
+        mine = (self.seq, self.name, self.epoch, self.data)
+        return mine == (other.seq, other.name, other.epoch, other.data)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"StoredEvent(seq={self.seq}, name={self.name!r}, epoch={self.epoch!r})"
 
 
 @dataclass(frozen=True, slots=True)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import tracemalloc
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from server.cluster.delivery import (
     StreamAnnouncer,
     decode,
 )
+from server.realtime.packets import event_packet, stored_event_packet
 from server.stores.replay_failover import FailoverReplayStore
 from server.stores.replay_memory import MemoryReplayStore
 from server.stores.replay_redis import RedisReplayStore
@@ -344,3 +346,30 @@ async def test_the_memory_store_keeps_each_event_encoded_once() -> None:
     assert first.encoded is not None
     assert orjson.loads(first.encoded) == ["agent:delta", appended.data]
     assert first.encoded is again.encoded is appended.encoded
+    # A replay's packet is made from it: the same text as the live send's.
+    live = event_packet("/chat", "agent:delta", appended.data)
+    assert stored_event_packet("/chat", first).encode() == live.encode()
+    # Only the JSON is kept; the data is read back from it when asked for.
+    assert first.data == appended.data
+    assert first == appended
+
+
+async def test_the_memory_store_keeps_an_event_in_its_json_only() -> None:
+    store = MemoryReplayStore(10_000, TTL_S)
+    ts = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    run_id = "0123456789abcdef0123456789abcdef"
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for i in range(2_000):
+            # As the emitter appends: a fresh body each time, its strings built for it.
+            body = {"run_id": "".join(run_id), "text": f" {i}"}
+            await store.append("alice", "agent:delta", body, ts)
+            del body
+        kept = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+
+    # About 110 characters of JSON each; the same event as a dict with its strings is over
+    # 400 bytes.
+    assert kept / 2_000 < 250
