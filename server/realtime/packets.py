@@ -25,13 +25,10 @@ def event_packet(
     `encoded`, the JSON of `[name, data]` if the caller has it already."""
     if encoded is None:
         encoded = try_dumps([name, data])
-    if encoded is None or namespace == "/":
-        # What orjson cannot encode, and the default namespace's header, as the codec does.
-        text = ServerPacket(packet.EVENT, data=[name, data], namespace=namespace).encode()
-    else:
-        # The text ServerPacket.encode writes (type, namespace, comma, JSON), without building
-        # the packet object: a replay encodes a thousand of these at once.
-        text = _EVENT + namespace + "," + encoded
+    if encoded is not None and namespace != "/":
+        return _from_json(namespace, encoded)
+    # What orjson cannot encode, and the default namespace's header, as the codec does.
+    text = ServerPacket(packet.EVENT, data=[name, data], namespace=namespace).encode()
     return eio_packet.Packet(eio_packet.MESSAGE, text)
 
 
@@ -39,5 +36,11 @@ def stored_event_packet(namespace: str, event: StoredEvent) -> eio_packet.Packet
     """`event_packet` of a kept event, from the JSON it was kept as when there is one (its
     data is then never read back)."""
     if event.encoded is not None and namespace != "/":
-        return eio_packet.Packet(eio_packet.MESSAGE, _EVENT + namespace + "," + event.encoded)
+        return _from_json(namespace, event.encoded)
     return event_packet(namespace, event.name, event.data)
+
+
+def _from_json(namespace: str, encoded: str) -> eio_packet.Packet:
+    # The text ServerPacket.encode writes (type, namespace, comma, JSON), without building the
+    # packet object: a replay makes a thousand of these at once.
+    return eio_packet.Packet(eio_packet.MESSAGE, _EVENT + namespace + "," + encoded)
